@@ -1,0 +1,161 @@
+"""A local SageMaker Runtime server for demos, tests and CI: real HTTP, real wire format, no AWS account.
+
+    with LocalServer({"echo": Echo(), "upper": lambda body, headers: body.upper()}) as server:
+        client = server.client()
+        client.invoke_endpoint(EndpointName="upper", Body=b"hi")["Body"].read()  # b"HI"
+
+A model is the built-in echo (``Echo()`` or ``None``) or a callable ``model(body: bytes, headers: dict) -> result``
+where result is bytes, str, a JSON-serializable dict/list, a ``(body, content_type[, custom_attributes])`` tuple or
+a ``ModelResponse``. Raising ``ModelFailure(status, message)`` (or any exception, as status 500) makes the server
+answer 424 ModelError with OriginalStatusCode and OriginalMessage, as SageMaker does when a container fails.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+from ._core import _LocalServer
+
+# Credentials the local server accepts; it checks the signature's form, not its key.
+LOCAL_ACCESS_KEY_ID = "AKIALOCALSAGEMAKER00"
+LOCAL_SECRET_ACCESS_KEY = "local-secret-access-key"
+LOCAL_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Echo:
+    """The built-in model: returns the request body, content type and custom attributes after `delay` seconds."""
+
+    delay: float = 0.0
+
+
+@dataclass
+class ModelResponse:
+    """A model's full answer."""
+
+    body: bytes | str
+    content_type: str = "application/json"
+    custom_attributes: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ModelFailure(Exception):
+    """Raise from a model to make the container answer `status_code` with `message` (-> ModelError 424)."""
+
+    def __init__(self, status_code: int = 500, message: str = "model failure") -> None:
+        super().__init__(status_code, message)
+        self.status_code = status_code
+        self.message = message
+
+
+Model = Union[None, Echo, Callable[[bytes, dict], Any]]
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def _call_model(model: Callable[[bytes, dict], Any], body: bytes, headers: dict[str, str]) -> tuple:
+    """Runs a Python model for the server: (status, body, content_type, custom_attributes, extra_headers)."""
+    try:
+        result = model(body, headers)
+    except ModelFailure as failure:
+        return (failure.status_code, _as_bytes(failure.message), None, None, {})
+    except Exception as error:
+        return (500, f"{type(error).__name__}: {error}".encode(), None, None, {})
+    try:
+        if isinstance(result, ModelResponse):
+            return (200, _as_bytes(result.body), result.content_type, result.custom_attributes, dict(result.headers))
+        if isinstance(result, tuple):
+            payload, content_type, *rest = result
+            return (200, _as_bytes(payload), content_type, rest[0] if rest else None, {})
+        if isinstance(result, (bytes, bytearray, memoryview)):
+            return (200, bytes(result), "application/octet-stream", None, {})
+        if isinstance(result, str):
+            return (200, result.encode("utf-8"), "text/plain; charset=utf-8", None, {})
+        return (200, json.dumps(result).encode("utf-8"), "application/json", None, {})
+    except Exception as error:
+        return (500, f"model returned an unusable result: {type(error).__name__}: {error}".encode(), None, None, {})
+
+
+class LocalServer:
+    """A SageMaker Runtime server on this machine. Use as a context manager, or call start() and stop()."""
+
+    def __init__(
+        self,
+        endpoints: dict[str, Model] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        require_auth: bool = True,
+    ) -> None:
+        self._server = _LocalServer(host, port, require_auth)
+        for name, model in (endpoints if endpoints is not None else {"echo": Echo()}).items():
+            self.add_endpoint(name, model)
+
+    def add_endpoint(self, name: str, model: Model = None) -> None:
+        """Serves `name` with `model` (replacing what it served)."""
+        if model is None or isinstance(model, Echo):
+            self._server.set_endpoint(name, None, model.delay if model is not None else 0.0)
+        elif callable(model):
+            self._server.set_endpoint(name, model)
+        else:
+            raise TypeError(f"a model is Echo(), None or a callable, not {type(model).__name__}")
+
+    def remove_endpoint(self, name: str) -> None:
+        """Stops serving `name`: requests for it then get ValidationError (endpoint not found)."""
+        self._server.remove_endpoint(name)
+
+    @property
+    def endpoint_names(self) -> list[str]:
+        return self._server.endpoint_names()
+
+    def invocations(self, name: str) -> int:
+        """How many requests reached the model of `name`."""
+        return self._server.invocations(name)
+
+    def start(self) -> LocalServer:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        port = self._server.port
+        if port is None:
+            raise RuntimeError("the local server is not running; call start() first")
+        return port
+
+    @property
+    def url(self) -> str:
+        host = self._server.host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+    def client_kwargs(self) -> dict[str, str]:
+        """Arguments that point a client (ours or boto3's) at this server."""
+        return {
+            "endpoint_url": self.url,
+            "region_name": LOCAL_REGION,
+            "aws_access_key_id": LOCAL_ACCESS_KEY_ID,
+            "aws_secret_access_key": LOCAL_SECRET_ACCESS_KEY,
+        }
+
+    def client(self, **kwargs: Any) -> Any:
+        """A ``sagemaker_runtime_rs.Client`` for this server; keyword arguments override the defaults."""
+        from . import Client
+
+        return Client(**{**self.client_kwargs(), **kwargs})
+
+    def __repr__(self) -> str:
+        where = self.url if self._server.port is not None else "stopped"
+        return f"<LocalServer {where} endpoints={self.endpoint_names}>"

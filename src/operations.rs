@@ -1,0 +1,140 @@
+//! One `async fn` per API operation, on Rust-only data, shared by the sync and the async client.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_sagemakerruntime::primitives::Blob;
+use aws_sdk_sagemakerruntime::Client as SdkClient;
+
+use crate::config::ClientConfig;
+use crate::errors::Error;
+use crate::metadata::{capture, ResponseMetadata};
+use crate::request::Params;
+
+/// A client's configuration and its SDK client, built on first use and rebuilt in a forked child.
+pub struct Core {
+    pub config: ClientConfig,
+    sdk: Mutex<Option<(u32, SdkClient)>>,
+}
+
+impl Core {
+    pub fn new(config: ClientConfig) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            sdk: Mutex::new(None),
+        })
+    }
+
+    fn cached(&self) -> Option<SdkClient> {
+        let slot = self
+            .sdk
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        slot.as_ref()
+            .filter(|(pid, _)| *pid == std::process::id())
+            .map(|(_, client)| client.clone())
+    }
+
+    /// Drops the SDK client and with it the pooled connections; the next call builds a new one.
+    pub fn reset(&self) {
+        let mut slot = self
+            .sdk
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = None;
+    }
+
+    /// The SDK client of this process. A client inherited through fork() holds connections of the parent's
+    /// runtime, so a child builds its own from the stored configuration.
+    pub async fn sdk(&self) -> Result<SdkClient, Error> {
+        if let Some(client) = self.cached() {
+            return Ok(client);
+        }
+        let client = self.config.build_sdk_client().await?;
+        let mut slot = self
+            .sdk
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = Some((std::process::id(), client.clone()));
+        Ok(client)
+    }
+}
+
+pub struct InvokeEndpointRequest {
+    pub endpoint_name: String,
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    pub custom_attributes: Option<String>,
+    pub target_model: Option<String>,
+    pub target_variant: Option<String>,
+    pub target_container_hostname: Option<String>,
+    pub inference_id: Option<String>,
+    pub enable_explanations: Option<String>,
+    pub inference_component_name: Option<String>,
+    pub session_id: Option<String>,
+    pub prefix_aware_id: Option<String>,
+}
+
+impl InvokeEndpointRequest {
+    pub fn from_params(mut params: Params) -> Self {
+        Self {
+            endpoint_name: params.take_str("EndpointName").unwrap_or_default(),
+            body: params.take_blob("Body").unwrap_or_default(),
+            content_type: params.take_str("ContentType"),
+            accept: params.take_str("Accept"),
+            custom_attributes: params.take_str("CustomAttributes"),
+            target_model: params.take_str("TargetModel"),
+            target_variant: params.take_str("TargetVariant"),
+            target_container_hostname: params.take_str("TargetContainerHostname"),
+            inference_id: params.take_str("InferenceId"),
+            enable_explanations: params.take_str("EnableExplanations"),
+            inference_component_name: params.take_str("InferenceComponentName"),
+            session_id: params.take_str("SessionId"),
+            prefix_aware_id: params.take_str("PrefixAwareId"),
+        }
+    }
+}
+
+pub struct InvokeEndpointResponse {
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    pub invoked_production_variant: Option<String>,
+    pub custom_attributes: Option<String>,
+    pub new_session_id: Option<String>,
+    pub closed_session_id: Option<String>,
+    pub metadata: ResponseMetadata,
+}
+
+pub async fn invoke_endpoint(
+    core: Arc<Core>,
+    request: InvokeEndpointRequest,
+) -> Result<InvokeEndpointResponse, Error> {
+    let sdk = core.sdk().await?;
+    let send = sdk
+        .invoke_endpoint()
+        .endpoint_name(request.endpoint_name)
+        .body(Blob::new(request.body))
+        .set_content_type(request.content_type)
+        .set_accept(request.accept)
+        .set_custom_attributes(request.custom_attributes)
+        .set_target_model(request.target_model)
+        .set_target_variant(request.target_variant)
+        .set_target_container_hostname(request.target_container_hostname)
+        .set_inference_id(request.inference_id)
+        .set_enable_explanations(request.enable_explanations)
+        .set_inference_component_name(request.inference_component_name)
+        .set_session_id(request.session_id)
+        .set_prefix_aware_id(request.prefix_aware_id)
+        .send();
+    let (result, metadata) = capture(send).await;
+    let output = result.map_err(|e| Error::from_sdk("InvokeEndpoint", e, metadata.clone()))?;
+    Ok(InvokeEndpointResponse {
+        body: output.body.map(Blob::into_inner).unwrap_or_default(),
+        content_type: output.content_type,
+        invoked_production_variant: output.invoked_production_variant,
+        custom_attributes: output.custom_attributes,
+        new_session_id: output.new_session_id,
+        closed_session_id: output.closed_session_id,
+        metadata,
+    })
+}

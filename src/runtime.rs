@@ -1,0 +1,78 @@
+//! The process-wide tokio runtime, rebuilt transparently in a forked child.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use tokio::runtime::Runtime;
+
+/// How often a blocking call re-attaches to check for Ctrl-C.
+const SIGNAL_TICK: Duration = Duration::from_millis(50);
+
+static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+
+fn build() -> std::io::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sagemaker-runtime-rs")
+        .enable_all()
+        .build()
+}
+
+/// The runtime of this process. After `fork()` the parent's worker threads do not exist in the child, so a
+/// runtime created by another pid is leaked (dropping it would join threads that are gone) and a new one built.
+pub fn get() -> std::io::Result<Arc<Runtime>> {
+    let pid = std::process::id();
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((owner, runtime)) = slot.as_ref() {
+        if *owner == pid {
+            return Ok(runtime.clone());
+        }
+    }
+    if let Some((_, inherited)) = slot.take() {
+        std::mem::forget(inherited);
+    }
+    let runtime = Arc::new(build()?);
+    *slot = Some((pid, runtime.clone()));
+    Ok(runtime)
+}
+
+/// Runs `future` to completion with the GIL released, waking every tick to let Python handle signals.
+/// On a pending exception (KeyboardInterrupt) the future is dropped, which aborts its HTTP request.
+pub fn block_on<F, T>(py: Python<'_>, future: F) -> PyResult<T>
+where
+    F: Future<Output = T> + Send,
+    T: Send,
+{
+    let runtime = get().map_err(|e| {
+        pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the tokio runtime: {e}"))
+    })?;
+    let mut future = std::pin::pin!(future);
+    loop {
+        let polled = py.detach(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime.block_on(async { tokio::time::timeout(SIGNAL_TICK, future.as_mut()).await })
+            }))
+        });
+        match polled {
+            Ok(Ok(output)) => return Ok(output),
+            Ok(Err(_elapsed)) => py.check_signals()?,
+            Err(panic) => return Err(panic_error(panic)),
+        }
+    }
+}
+
+/// A Rust panic becomes a RuntimeError: PyO3's PanicException is a BaseException that `except Exception` misses.
+fn panic_error(panic: Box<dyn std::any::Any + Send>) -> PyErr {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    pyo3::exceptions::PyRuntimeError::new_err(format!(
+        "internal error in sagemaker_runtime_rs (please report it): {message}"
+    ))
+}
