@@ -175,6 +175,47 @@ fn header_problem(text: &str) -> Option<char> {
         .find(|c| (c.is_control() && *c != '\t') || *c == '\u{7f}')
 }
 
+/// One argument: its value, or the line botocore would report for it.
+fn validate_member(
+    py: Python<'_>,
+    member: &Member,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<Result<Value, String>> {
+    Ok(match member.kind {
+        Kind::Blob => match extract_blob(py, value, true)? {
+            Some(data) if member.name == "Body" && data.len() > MAX_REALTIME_BODY => Err(format!(
+                "Invalid length for parameter Body, value: {} bytes, valid max length: {MAX_REALTIME_BODY} bytes \
+                 (the real-time inference payload limit); send larger payloads with invoke_endpoint_async, \
+                 which reads its input from S3",
+                data.len()
+            )),
+            Some(data) => Ok(Value::Blob(data)),
+            None => Err(invalid_type(member.name, value, "<class 'bytes'>, <class 'bytearray'>, file-like object")?),
+        },
+        Kind::Str => match value.cast::<PyString>() {
+            Ok(text) => {
+                let text = text.to_cow()?.into_owned();
+                let length = text.chars().count();
+                if length < member.min_len {
+                    Err(format!(
+                        "Invalid length for parameter {}, value: {length}, valid min length: {}",
+                        member.name, member.min_len
+                    ))
+                } else if let Some(bad) = header_problem(&text).filter(|_| member.header) {
+                    Err(format!(
+                        "Invalid value for parameter {}: {:?} contains the control character {:?}, \
+                         which an HTTP header cannot carry",
+                        member.name, text, bad
+                    ))
+                } else {
+                    Ok(Value::Str(text))
+                }
+            }
+            Err(_) => Err(invalid_type(member.name, value, "<class 'str'>")?),
+        },
+    })
+}
+
 /// Validates keyword arguments against `shape` and collects every problem into one ParamValidationError,
 /// in botocore's order: missing required members, then each given argument in turn.
 pub fn parse(
@@ -198,55 +239,28 @@ pub fn parse(
             ));
         }
     }
+    // botocore reports every unknown name first, then validates the known ones in the order given.
+    let mut known = Vec::new();
     if let Some(kwargs) = kwargs {
         for (key, value) in kwargs.iter() {
             let name: String = key.extract()?;
-            let Some(index) = shape.members.iter().position(|m| m.name == name) else {
-                let valid: Vec<&str> = shape.members.iter().map(|m| m.name).collect();
-                report.push(format!(
-                    "Unknown parameter in input: \"{name}\", must be one of: {}",
-                    valid.join(", ")
-                ));
-                continue;
-            };
-            let member = &shape.members[index];
-            match member.kind {
-                Kind::Blob => match extract_blob(py, &value, true)? {
-                    Some(data) if member.name == "Body" && data.len() > MAX_REALTIME_BODY => report.push(format!(
-                        "Invalid length for parameter Body, value: {} bytes, valid max length: {MAX_REALTIME_BODY} bytes \
-                         (the real-time inference payload limit); send larger payloads with invoke_endpoint_async, \
-                         which reads its input from S3",
-                        data.len()
-                    )),
-                    Some(data) => values[index] = Some(Value::Blob(data)),
-                    None => report.push(invalid_type(
-                        member.name,
-                        &value,
-                        "<class 'bytes'>, <class 'bytearray'>, file-like object",
-                    )?),
-                },
-                Kind::Str => match value.cast::<PyString>() {
-                    Ok(text) => {
-                        let text = text.to_cow()?.into_owned();
-                        let length = text.chars().count();
-                        if length < member.min_len {
-                            report.push(format!(
-                                "Invalid length for parameter {}, value: {length}, valid min length: {}",
-                                member.name, member.min_len
-                            ));
-                        } else if let Some(bad) = header_problem(&text).filter(|_| member.header) {
-                            report.push(format!(
-                                "Invalid value for parameter {}: {:?} contains the control character {:?}, \
-                                 which an HTTP header cannot carry",
-                                member.name, text, bad
-                            ));
-                        } else {
-                            values[index] = Some(Value::Str(text));
-                        }
-                    }
-                    Err(_) => report.push(invalid_type(member.name, &value, "<class 'str'>")?),
-                },
+            match shape.members.iter().position(|m| m.name == name) {
+                Some(index) => known.push((index, value)),
+                None => {
+                    let valid: Vec<&str> = shape.members.iter().map(|m| m.name).collect();
+                    report.push(format!(
+                        "Unknown parameter in input: \"{name}\", must be one of: {}",
+                        valid.join(", ")
+                    ));
+                }
             }
+        }
+    }
+    for (index, value) in known {
+        let member = &shape.members[index];
+        match validate_member(py, member, &value)? {
+            Ok(parsed) => values[index] = Some(parsed),
+            Err(problem) => report.push(problem),
         }
     }
     if report.is_empty() {

@@ -50,6 +50,19 @@ class ModelFailure(Exception):
         self.message = message
 
 
+class ServiceFailure(Exception):
+    """Raise from a model to make the *service* answer instead of the container: an AWS error response with
+    `status_code` and `x-amzn-ErrorType: code`, e.g. ``ServiceFailure("ServiceUnavailable", "busy", 503)``.
+    `body` replaces the JSON body verbatim (an HTML page from a proxy, an empty body)."""
+
+    def __init__(self, code: str, message: str = "", status_code: int = 500, body: bytes | None = None) -> None:
+        super().__init__(code, message, status_code)
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+
+
 Model = Union[None, Echo, Callable[[bytes, dict], Any]]
 
 
@@ -58,26 +71,37 @@ def _as_bytes(value: bytes | str) -> bytes:
 
 
 def _call_model(model: Callable[[bytes, dict], Any], body: bytes, headers: dict[str, str]) -> tuple:
-    """Runs a Python model for the server: (status, body, content_type, custom_attributes, extra_headers)."""
+    """Runs a Python model for the server.
+
+    Returns (status, body, content_type, custom_attributes, extra_headers, verbatim): a status of 400 or more
+    becomes a ModelError with that OriginalStatusCode, unless `verbatim`, which sends the answer as it is."""
     try:
         result = model(body, headers)
     except ModelFailure as failure:
-        return (failure.status_code, _as_bytes(failure.message), None, None, {})
+        return (failure.status_code, _as_bytes(failure.message), None, None, {}, False)
+    except ServiceFailure as failure:
+        payload = failure.body
+        if payload is None:
+            payload = json.dumps({"message": failure.message}).encode()
+        error_type = {"x-amzn-ErrorType": f"{failure.code}:http://internal.amazon.com/coral/com.amazon.sagemaker/"}
+        return (failure.status_code, payload, "application/json", None, error_type, True)
     except Exception as error:
-        return (500, f"{type(error).__name__}: {error}".encode(), None, None, {})
+        return (500, f"{type(error).__name__}: {error}".encode(), None, None, {}, False)
     try:
         if isinstance(result, ModelResponse):
-            return (200, _as_bytes(result.body), result.content_type, result.custom_attributes, dict(result.headers))
+            fields = (result.content_type, result.custom_attributes, dict(result.headers), False)
+            return (200, _as_bytes(result.body), *fields)
         if isinstance(result, tuple):
             payload, content_type, *rest = result
-            return (200, _as_bytes(payload), content_type, rest[0] if rest else None, {})
+            return (200, _as_bytes(payload), content_type, rest[0] if rest else None, {}, False)
         if isinstance(result, (bytes, bytearray, memoryview)):
-            return (200, bytes(result), "application/octet-stream", None, {})
+            return (200, bytes(result), "application/octet-stream", None, {}, False)
         if isinstance(result, str):
-            return (200, result.encode("utf-8"), "text/plain; charset=utf-8", None, {})
-        return (200, json.dumps(result).encode("utf-8"), "application/json", None, {})
+            return (200, result.encode("utf-8"), "text/plain; charset=utf-8", None, {}, False)
+        return (200, json.dumps(result).encode("utf-8"), "application/json", None, {}, False)
     except Exception as error:
-        return (500, f"model returned an unusable result: {type(error).__name__}: {error}".encode(), None, None, {})
+        message = f"model returned an unusable result: {type(error).__name__}: {error}".encode()
+        return (500, message, None, None, {}, False)
 
 
 class LocalServer:

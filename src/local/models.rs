@@ -146,7 +146,8 @@ fn echo(invocation: Invocation) -> Reply {
 }
 
 /// Calls `_call_model(model, body, headers)`, which returns (status, body, content_type, custom_attributes,
-/// extra_headers) and turns a raised exception into a status and message. `Err` is a bug in that contract.
+/// extra_headers, verbatim) and turns a raised exception into a status and message. `Err` is a bug in that
+/// contract.
 fn call_python(
     py: Python<'_>,
     callable: &Py<PyAny>,
@@ -166,6 +167,20 @@ fn call_python(
         let status: u16 = result.get_item(0)?.extract()?;
         let payload = result.get_item(1)?;
         let payload = payload.cast::<PyBytes>()?.as_bytes();
+        let content_type: Option<String> = result.get_item(2)?.extract()?;
+        let extra: HashMap<String, String> = result.get_item(4)?.extract()?;
+        let verbatim: bool = result.get_item(5)?.extract()?;
+        if verbatim {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut reply = Reply::new(status, Bytes::copy_from_slice(payload)).header(
+                "content-type",
+                content_type.as_deref().unwrap_or("application/json"),
+            );
+            for (name, value) in extra {
+                reply = reply.header_owned(&name, &value);
+            }
+            return Ok(reply);
+        }
         if status >= 400 {
             let message = String::from_utf8_lossy(payload);
             return Ok(model_error(
@@ -175,9 +190,7 @@ fn call_python(
                 &message,
             ));
         }
-        let content_type: Option<String> = result.get_item(2)?.extract()?;
         let custom_attributes: Option<String> = result.get_item(3)?.extract()?;
-        let extra: HashMap<String, String> = result.get_item(4)?.extract()?;
         let variant = invocation
             .header("x-amzn-sagemaker-target-variant")
             .unwrap_or("AllTraffic")
