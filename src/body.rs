@@ -120,7 +120,7 @@ impl PyStreamingBody {
     }
 
     /// Lines split as bytes.splitlines() splits them (botocore's iter_lines), without line ends unless `keepends`.
-    #[pyo3(signature = (chunk_size=DEFAULT_CHUNK_SIZE, keepends=false))]
+    #[pyo3(signature = (chunk_size=1024, keepends=false))]
     fn iter_lines<'py>(
         &self,
         py: Python<'py>,
@@ -133,7 +133,7 @@ impl PyStreamingBody {
     }
 
     /// Successive chunks of at most `chunk_size` bytes.
-    #[pyo3(signature = (chunk_size=DEFAULT_CHUNK_SIZE))]
+    #[pyo3(signature = (chunk_size=1024))]
     fn iter_chunks(slf: Bound<'_, Self>, chunk_size: usize) -> PyResult<ChunkIterator> {
         check_chunk_size(chunk_size)?;
         Ok(ChunkIterator {

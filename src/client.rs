@@ -140,7 +140,8 @@ impl PyClient {
         self.core.reset();
     }
 
-    fn can_paginate(&self, _operation_name: &str) -> bool {
+    fn can_paginate(&self, operation_name: &str) -> bool {
+        let _ = operation_name; // no SageMaker Runtime operation is paginated
         false
     }
 

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
 import sagemaker_runtime_rs as smr
 from sagemaker_runtime_rs.local import Echo, LocalServer, ModelFailure, ModelResponse
 
@@ -26,7 +25,9 @@ class HeaderRecorder:
             body=json.dumps({"headers": headers, "body_length": len(body)}),
             content_type="application/json",
             custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
-            headers={"x-amzn-sagemaker-closed-session-id": "sess-closed"} if "x-amzn-sagemaker-session-id" in headers else {},
+            headers={"x-amzn-sagemaker-closed-session-id": "sess-closed"}
+            if "x-amzn-sagemaker-session-id" in headers
+            else {},
         )
 
 
@@ -69,5 +70,7 @@ def boto_client(server: LocalServer):
 
     # Standard retries on both sides, so retry counts compare (boto3 defaults to legacy mode).
     return boto3.client(
-        "sagemaker-runtime", config=Config(retries={"mode": "standard", "max_attempts": 2}), **server.client_kwargs()
+        "sagemaker-runtime",
+        config=Config(retries={"mode": "standard", "max_attempts": 2}),
+        **server.client_kwargs(),
     )

@@ -51,7 +51,12 @@ def test_readlines_splits_on_newline_only(body_of):
 def test_iter_lines_as_botocore(body_of):
     payload = b"first\nsecond\r\nthird\rfourth"
     assert list(body_of(payload).iter_lines()) == [b"first", b"second", b"third", b"fourth"]
-    assert list(body_of(payload).iter_lines(keepends=True)) == [b"first\n", b"second\r\n", b"third\r", b"fourth"]
+    assert list(body_of(payload).iter_lines(keepends=True)) == [
+        b"first\n",
+        b"second\r\n",
+        b"third\r",
+        b"fourth",
+    ]
 
 
 def test_iteration_and_iter_chunks(body_of):

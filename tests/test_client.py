@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 import sagemaker_runtime_rs as smr
 from sagemaker_runtime_rs import exceptions
 
@@ -87,7 +86,10 @@ def test_close_keeps_the_client_usable(server):
 
 def test_secrets_never_appear_in_repr():
     client = smr.Client(
-        region_name="us-east-1", aws_access_key_id="AKIAVISIBLE", aws_secret_access_key="TOPSECRET", aws_session_token="TOK"
+        region_name="us-east-1",
+        aws_access_key_id="AKIAVISIBLE",
+        aws_secret_access_key="TOPSECRET",
+        aws_session_token="TOK",
     )
     assert "TOPSECRET" not in repr(client) and "TOK" not in repr(client)
 
@@ -125,7 +127,10 @@ def test_retry_attempts_follow_config(server):
 
     server.add_endpoint("busy", busy)
     try:
-        for config, attempts in ((smr.Config(retries={"max_attempts": 1}), 2), (smr.Config(retries={"total_max_attempts": 4}), 4)):
+        for config, attempts in (
+            (smr.Config(retries={"max_attempts": 1}), 2),
+            (smr.Config(retries={"total_max_attempts": 4}), 4),
+        ):
             before = server.invocations("busy")
             client = smr.Client(config=config, **server.client_kwargs())
             with pytest.raises(exceptions.ServiceUnavailable) as raised:

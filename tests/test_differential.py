@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from sagemaker_runtime_rs import exceptions
 
 botocore_exceptions = pytest.importorskip("botocore.exceptions")
@@ -28,7 +27,12 @@ def normalized(response: dict) -> dict:
 CALLS = [
     {"EndpointName": "echo", "Body": b'{"inputs": "hi"}', "ContentType": "application/json"},
     {"EndpointName": "echo", "Body": "text body", "Accept": "text/plain", "CustomAttributes": "c=1"},
-    {"EndpointName": "echo", "Body": bytearray(b"\x00\x01binary"), "TargetVariant": "v2", "SessionId": "NEW_SESSION"},
+    {
+        "EndpointName": "echo",
+        "Body": bytearray(b"\x00\x01binary"),
+        "TargetVariant": "v2",
+        "SessionId": "NEW_SESSION",
+    },
     {"EndpointName": "echo", "Body": b""},
     {"EndpointName": "upper", "Body": b"shout", "InferenceId": "id-1", "EnableExplanations": "`false`"},
     {"EndpointName": "headers", "Body": b"{}", "SessionId": "s-1", "TargetModel": "m.tar.gz"},

@@ -6,7 +6,6 @@ import pickle
 import socket
 
 import pytest
-
 import sagemaker_runtime_rs as smr
 from sagemaker_runtime_rs import exceptions
 from sagemaker_runtime_rs.local import ServiceFailure
@@ -124,7 +123,11 @@ def test_endpoint_connection_error_matches_boto3(server):
     assert type(error) is exceptions.EndpointConnectionError
     assert isinstance(error, botocore_exceptions.EndpointConnectionError)
     assert isinstance(error, ConnectionError)
-    assert str(error) == str(expected) == f'Could not connect to the endpoint URL: "{url}/endpoints/echo/invocations"'
+    assert (
+        str(error)
+        == str(expected)
+        == f'Could not connect to the endpoint URL: "{url}/endpoints/echo/invocations"'
+    )
 
 
 def test_read_timeout_is_a_timeout_error_and_matches_boto3(server):
@@ -145,7 +148,9 @@ def test_read_timeout_is_a_timeout_error_and_matches_boto3(server):
 
 
 def test_botocore_config_read_timeout_is_honoured(server):
-    ours = smr.Client(config=BotoConfig(read_timeout=0.3, retries={"total_max_attempts": 1}), **server.client_kwargs())
+    ours = smr.Client(
+        config=BotoConfig(read_timeout=0.3, retries={"total_max_attempts": 1}), **server.client_kwargs()
+    )
     assert isinstance(raised_by(lambda: ours.invoke_endpoint(EndpointName="slow", Body=b"x")), TimeoutError)
 
 
@@ -163,7 +168,9 @@ def test_connect_timeout(server):
             filler.connect_ex(("127.0.0.1", port))
             fillers.append(filler)
         config = smr.Config(connect_timeout=0.3, retries={"total_max_attempts": 1})
-        ours = smr.Client(config=config, **{**server.client_kwargs(), "endpoint_url": f"http://127.0.0.1:{port}"})
+        ours = smr.Client(
+            config=config, **{**server.client_kwargs(), "endpoint_url": f"http://127.0.0.1:{port}"}
+        )
         error = raised_by(lambda: ours.invoke_endpoint(EndpointName="echo", Body=b"x"))
     finally:
         for filler in fillers:
@@ -171,7 +178,9 @@ def test_connect_timeout(server):
         listener.close()
     assert type(error) is exceptions.ConnectTimeoutError
     assert isinstance(error, TimeoutError)
-    assert str(error) == f'Connect timeout on endpoint URL: "http://127.0.0.1:{port}/endpoints/echo/invocations"'
+    assert (
+        str(error) == f'Connect timeout on endpoint URL: "http://127.0.0.1:{port}/endpoints/echo/invocations"'
+    )
 
 
 @pytest.fixture
@@ -240,5 +249,7 @@ def test_credential_process_profile(server, isolated_env, recorder):
     (isolated_env / "config").write_text(
         f"[profile proc]\nregion = us-west-2\ncredential_process = {sys.executable} {script}\n"
     )
-    smr.Client(endpoint_url=server.url, profile_name="proc").invoke_endpoint(EndpointName="headers", Body=b"{}")
+    smr.Client(endpoint_url=server.url, profile_name="proc").invoke_endpoint(
+        EndpointName="headers", Body=b"{}"
+    )
     assert "Credential=AKIAPROCESS000000000/" in recorder.last["authorization"]

@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-
 from sagemaker_runtime_rs.exceptions import ParamValidationError
 
 HEADER_OF = {

@@ -32,7 +32,9 @@ def test_other_threads_run_during_a_slow_call(client):
 def test_slow_calls_overlap_across_threads(client):
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda i: client.invoke_endpoint(EndpointName="slow", Body=b"%d" % i), range(4)))
+        results = list(
+            pool.map(lambda i: client.invoke_endpoint(EndpointName="slow", Body=b"%d" % i), range(4))
+        )
     elapsed = time.monotonic() - started
     assert [r["Body"].read() for r in results] == [b"0", b"1", b"2", b"3"]
     assert elapsed < 3.5, f"4 one-second calls on 4 threads took {elapsed:.1f} s: they were serialized"
@@ -43,7 +45,9 @@ def test_eight_threads_share_one_client(client):
         bodies = []
         for call in range(50):
             payload = f"thread {thread} call {call}".encode()
-            response = client.invoke_endpoint(EndpointName="echo", Body=payload, CustomAttributes=f"t={thread}")
+            response = client.invoke_endpoint(
+                EndpointName="echo", Body=payload, CustomAttributes=f"t={thread}"
+            )
             assert response["CustomAttributes"] == f"t={thread}"
             bodies.append(response["Body"].read())
         return bodies

@@ -76,9 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="run the local SageMaker Runtime server")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    serve_parser.add_argument("--endpoint", action="append", help="endpoint name served by the echo model (repeatable)")
-    serve_parser.add_argument("--delay", type=float, default=0.0, help="seconds the echo model waits before answering")
-    serve_parser.add_argument("--no-auth", action="store_true", help="accept requests without a SigV4 signature")
+    serve_parser.add_argument(
+        "--endpoint", action="append", help="endpoint name served by the echo model (repeatable)"
+    )
+    serve_parser.add_argument(
+        "--delay", type=float, default=0.0, help="seconds the echo model waits before answering"
+    )
+    serve_parser.add_argument(
+        "--no-auth", action="store_true", help="accept requests without a SigV4 signature"
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo()

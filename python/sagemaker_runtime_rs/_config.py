@@ -45,7 +45,7 @@ class Config:
 
     def merge(self, other: Config) -> Config:
         """A new Config with `other`'s explicitly set options over this one's, as botocore's Config.merge."""
-        options = {**self._user_provided_options, **other._user_provided_options}
+        options: dict[str, Any] = {**self._user_provided_options, **other._user_provided_options}
         return Config(**options)
 
     def __eq__(self, other: object) -> bool:

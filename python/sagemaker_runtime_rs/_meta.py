@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 
@@ -21,11 +22,13 @@ class ClientMeta:
 
     partition = "aws"
     service_model = ServiceModel()
-    method_to_api_mapping = {
-        "invoke_endpoint": "InvokeEndpoint",
-        "invoke_endpoint_async": "InvokeEndpointAsync",
-        "invoke_endpoint_with_response_stream": "InvokeEndpointWithResponseStream",
-    }
+    method_to_api_mapping = MappingProxyType(
+        {
+            "invoke_endpoint": "InvokeEndpoint",
+            "invoke_endpoint_async": "InvokeEndpointAsync",
+            "invoke_endpoint_with_response_stream": "InvokeEndpointWithResponseStream",
+        }
+    )
 
     def __init__(self, region_name: str | None, endpoint_url: str | None, config: Any) -> None:
         self.region_name = region_name

@@ -18,7 +18,9 @@ except ImportError:  # pragma: no cover - exercised in environments without boto
 
 
 def _exception_from_packed_args(
-    exception_cls: type[BaseException], args: tuple[Any, ...] | None = None, kwargs: dict[str, Any] | None = None
+    exception_cls: type[BaseException],
+    args: tuple[Any, ...] | None = None,
+    kwargs: dict[str, Any] | None = None,
 ) -> BaseException:
     return exception_cls(*(args or ()), **(kwargs or {}))
 
@@ -39,9 +41,7 @@ class _BotoCoreErrorBase(Exception):
 class _ClientErrorBase(Exception):
     """Stand-in for botocore.exceptions.ClientError when botocore is not installed."""
 
-    MSG_TEMPLATE = (
-        "An error occurred ({error_code}) when calling the {operation_name} operation{retry_info}: {error_message}"
-    )
+    MSG_TEMPLATE = "An error occurred ({error_code}) when calling the {operation_name} operation{retry_info}: {error_message}"
 
     def __init__(self, error_response: dict[str, Any], operation_name: str) -> None:
         retry_info = ""
@@ -196,6 +196,9 @@ def from_code(code: str) -> type[ClientError]:
     return _MODELED.get(code, ClientError)
 
 
+_ClientErrorClass = ClientError
+
+
 class ClientExceptions:
     """``client.exceptions``: the modeled error classes, ``ClientError`` and ``from_code``."""
 
@@ -209,7 +212,8 @@ class ClientExceptions:
     ModelStreamError = ModelStreamError
     InternalStreamFailure = InternalStreamFailure
 
-    def from_code(self, error_code: str) -> type[ClientError]:
+    def from_code(self, error_code: str) -> type[_ClientErrorClass]:
+        """The class for an error code, ClientError for codes the service does not model."""
         return from_code(error_code)
 
 

@@ -13,6 +13,7 @@ answer 424 ModelError with OriginalStatusCode and OriginalMessage, as SageMaker 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
@@ -55,7 +56,9 @@ class ServiceFailure(Exception):
     `status_code` and `x-amzn-ErrorType: code`, e.g. ``ServiceFailure("ServiceUnavailable", "busy", 503)``.
     `body` replaces the JSON body verbatim (an HTML page from a proxy, an empty body)."""
 
-    def __init__(self, code: str, message: str = "", status_code: int = 500, body: bytes | None = None) -> None:
+    def __init__(
+        self, code: str, message: str = "", status_code: int = 500, body: bytes | None = None
+    ) -> None:
         super().__init__(code, message, status_code)
         self.code = code
         self.message = message
@@ -83,7 +86,9 @@ def _call_model(model: Callable[[bytes, dict], Any], body: bytes, headers: dict[
         payload = failure.body
         if payload is None:
             payload = json.dumps({"message": failure.message}).encode()
-        error_type = {"x-amzn-ErrorType": f"{failure.code}:http://internal.amazon.com/coral/com.amazon.sagemaker/"}
+        error_type = {
+            "x-amzn-ErrorType": f"{failure.code}:http://internal.amazon.com/coral/com.amazon.sagemaker/"
+        }
         return (failure.status_code, payload, "application/json", None, error_type, True)
     except Exception as error:
         return (500, f"{type(error).__name__}: {error}".encode(), None, None, {}, False)
@@ -109,7 +114,7 @@ class LocalServer:
 
     def __init__(
         self,
-        endpoints: dict[str, Model] | None = None,
+        endpoints: Mapping[str, Model] | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,

@@ -40,7 +40,6 @@ impl PyLocalServer {
 #[pymethods]
 impl PyLocalServer {
     #[new]
-    #[pyo3(signature = (host="127.0.0.1".to_owned(), port=0, require_auth=true))]
     fn new(host: String, port: u16, require_auth: bool) -> Self {
         Self {
             host,

@@ -130,7 +130,7 @@ fn echo(invocation: Invocation) -> Reply {
         .header("content-type", &content_type)
         .header("x-amzn-invoked-production-variant", &variant);
     if let Some(attributes) = invocation.header("x-amzn-sagemaker-custom-attributes") {
-        reply = reply.header("x-amzn-sagemaker-custom-attributes", &attributes.to_owned());
+        reply = reply.header("x-amzn-sagemaker-custom-attributes", attributes);
     }
     if invocation.header("x-amzn-sagemaker-session-id") == Some("NEW_SESSION") {
         reply = reply.header(
