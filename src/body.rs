@@ -23,19 +23,11 @@ pub struct PyStreamingBody {
 
 impl PyStreamingBody {
     pub fn new(data: Py<PyBytes>) -> Self {
-        Self {
-            data,
-            cursor: Mutex::new(Cursor {
-                position: 0,
-                closed: false,
-            }),
-        }
+        Self { data, cursor: Mutex::new(Cursor { position: 0, closed: false }) }
     }
 
     fn cursor(&self) -> std::sync::MutexGuard<'_, Cursor> {
-        self.cursor
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cursor.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Takes up to `amt` bytes (all that remain for None) and advances.
@@ -71,11 +63,7 @@ impl PyStreamingBody {
 
     /// Reads into a writable buffer; returns the number of bytes written.
     fn readinto(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let view = py
-            .import("builtins")?
-            .getattr("memoryview")?
-            .call1((buffer,))?
-            .call_method1("cast", ("B",))?;
+        let view = py.import("builtins")?.getattr("memoryview")?.call1((buffer,))?.call_method1("cast", ("B",))?;
         let capacity: usize = view.len()?;
         let chunk = self.take(py, Some(capacity));
         let written = chunk.as_bytes().len();
@@ -121,12 +109,7 @@ impl PyStreamingBody {
 
     /// Lines split as bytes.splitlines() splits them (botocore's iter_lines), without line ends unless `keepends`.
     #[pyo3(signature = (chunk_size=1024, keepends=false))]
-    fn iter_lines<'py>(
-        &self,
-        py: Python<'py>,
-        chunk_size: usize,
-        keepends: bool,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn iter_lines<'py>(&self, py: Python<'py>, chunk_size: usize, keepends: bool) -> PyResult<Bound<'py, PyAny>> {
         check_chunk_size(chunk_size)?;
         let lines = self.remaining(py).call_method1("splitlines", (keepends,))?;
         lines.try_iter().map(Bound::into_any)
@@ -136,10 +119,7 @@ impl PyStreamingBody {
     #[pyo3(signature = (chunk_size=1024))]
     fn iter_chunks(slf: Bound<'_, Self>, chunk_size: usize) -> PyResult<ChunkIterator> {
         check_chunk_size(chunk_size)?;
-        Ok(ChunkIterator {
-            body: slf.unbind(),
-            chunk_size,
-        })
+        Ok(ChunkIterator { body: slf.unbind(), chunk_size })
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> PyResult<ChunkIterator> {
@@ -158,11 +138,7 @@ impl PyStreamingBody {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let cursor = self.cursor();
-        format!(
-            "<StreamingBody: {} bytes, position {}>",
-            self.data.bind(py).as_bytes().len(),
-            cursor.position
-        )
+        format!("<StreamingBody: {} bytes, position {}>", self.data.bind(py).as_bytes().len(), cursor.position)
     }
 }
 

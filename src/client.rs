@@ -7,8 +7,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::config::{ClientConfig, Secret, StaticCredentials};
-use crate::operations::{self, Core, InvokeEndpointRequest};
-use crate::{request, response, runtime};
+use crate::convert::Converted;
+use crate::operations::{self, Core, Request};
+use crate::response::Face;
+use crate::{request, runtime};
 
 /// Builds the stored configuration from boto3's constructor arguments.
 #[allow(clippy::too_many_arguments)]
@@ -36,9 +38,7 @@ pub fn client_config(
     };
     if let Some(url) = &endpoint_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "Invalid endpoint: {url}"
-            )));
+            return Err(pyo3::exceptions::PyValueError::new_err(format!("Invalid endpoint: {url}")));
         }
     }
     let mut stored = ClientConfig {
@@ -54,11 +54,88 @@ pub fn client_config(
     Ok(stored)
 }
 
+/// What both clients hold: the shared core and the Config object the user passed (for `meta.config`).
+pub struct ClientState {
+    pub core: Arc<Core>,
+    config_object: Option<Py<PyAny>>,
+}
+
+impl ClientState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        region_name: Option<String>,
+        endpoint_url: Option<String>,
+        aws_access_key_id: Option<String>,
+        aws_secret_access_key: Option<String>,
+        aws_session_token: Option<String>,
+        profile_name: Option<String>,
+        verify: Option<&Bound<'_, PyAny>>,
+        config: Option<&Bound<'_, PyAny>>,
+        use_ssl: bool,
+    ) -> PyResult<Self> {
+        let mut stored = client_config(
+            region_name,
+            endpoint_url,
+            aws_access_key_id,
+            aws_secret_access_key,
+            aws_session_token,
+            profile_name,
+            config,
+        )?;
+        stored.apply_verify(verify)?;
+        stored.use_ssl = use_ssl;
+        Ok(Self { core: Core::new(stored), config_object: config.filter(|c| !c.is_none()).map(|c| c.clone().unbind()) })
+    }
+
+    pub fn exceptions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("sagemaker_runtime_rs.exceptions")?.getattr("client_exceptions")
+    }
+
+    pub fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let config = &self.core.config;
+        py.import("sagemaker_runtime_rs._meta")?.getattr("ClientMeta")?.call1((
+            config.region_hint(),
+            config.resolved_endpoint_url(),
+            self.config_object.as_ref().map(|c| c.bind(py).clone()),
+        ))
+    }
+
+    pub fn repr(&self, class: &str) -> String {
+        let config = &self.core.config;
+        format!(
+            "<sagemaker_runtime_rs.{class} region_name={:?} endpoint_url={:?}>",
+            config.region_hint().unwrap_or_default(),
+            config.resolved_endpoint_url().unwrap_or_default()
+        )
+    }
+}
+
+/// Validates keyword arguments for `shape` into a request.
+pub fn request_for(
+    py: Python<'_>,
+    shape: &'static request::Shape,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Request> {
+    Ok(Request::from_params(request::parse(py, shape, args, kwargs)?))
+}
+
 /// A boto3-compatible SageMaker Runtime client. Thread-safe: share one across threads.
 #[pyclass(name = "Client", module = "sagemaker_runtime_rs", frozen, subclass)]
 pub struct PyClient {
-    pub core: Arc<Core>,
-    config_object: Option<Py<PyAny>>,
+    state: ClientState,
+}
+
+fn sync<T>(
+    py: Python<'_>,
+    future: impl std::future::Future<Output = Result<T, crate::errors::Error>> + Send,
+) -> PyResult<Bound<'_, PyAny>>
+where
+    T: Send,
+    Face<T>: crate::convert::ToPython,
+{
+    let outcome = runtime::block_on(py, future)?;
+    Converted(outcome.map(|value| Face { value, asynchronous: false })).into_bound(py)
 }
 
 #[pymethods]
@@ -82,21 +159,18 @@ impl PyClient {
         use_ssl: bool,
     ) -> PyResult<Self> {
         let _ = api_version; // one API version exists (2017-05-13)
-        let mut stored = client_config(
+        let state = ClientState::new(
             region_name,
             endpoint_url,
             aws_access_key_id,
             aws_secret_access_key,
             aws_session_token,
             profile_name,
+            verify,
             config,
+            use_ssl,
         )?;
-        stored.apply_verify(verify)?;
-        stored.use_ssl = use_ssl;
-        Ok(Self {
-            core: Core::new(stored),
-            config_object: config.filter(|c| !c.is_none()).map(|c| c.clone().unbind()),
-        })
+        Ok(Self { state })
     }
 
     /// Invokes a real-time endpoint (InvokeEndpoint). Keyword arguments and the returned dict are boto3's.
@@ -106,38 +180,52 @@ impl PyClient {
         py: Python<'py>,
         args: &Bound<'py, PyTuple>,
         kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let params = request::parse(py, &request::INVOKE_ENDPOINT, args, kwargs)?;
-        let request = InvokeEndpointRequest::from_params(params);
-        match runtime::block_on(py, operations::invoke_endpoint(self.core.clone(), request))? {
-            Ok(output) => response::invoke_endpoint_dict(py, output),
-            Err(error) => Err(error.into_pyerr(py)),
-        }
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = request_for(py, &request::INVOKE_ENDPOINT, args, kwargs)?;
+        sync(py, operations::invoke_endpoint(self.state.core.clone(), request))
+    }
+
+    /// InvokeEndpointWithResponseStream: `Body` is an EventStream of `{"PayloadPart": {"Bytes": ...}}` events.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn invoke_endpoint_with_response_stream<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = request_for(py, &request::INVOKE_ENDPOINT_WITH_RESPONSE_STREAM, args, kwargs)?;
+        sync(py, operations::invoke_endpoint_with_response_stream(self.state.core.clone(), request))
+    }
+
+    /// InvokeEndpointAsync (the S3-based asynchronous inference API): returns InferenceId, OutputLocation,
+    /// FailureLocation.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn invoke_endpoint_async<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = request_for(py, &request::INVOKE_ENDPOINT_ASYNC, args, kwargs)?;
+        let outcome = runtime::block_on(py, operations::invoke_endpoint_async(self.state.core.clone(), request))?;
+        Converted(outcome).into_bound(py)
     }
 
     /// The exception classes, as `client.exceptions.ModelError` in boto3.
     #[getter]
     fn exceptions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py.import("sagemaker_runtime_rs.exceptions")?
-            .getattr("client_exceptions")
+        self.state.exceptions(py)
     }
 
     /// region_name, endpoint_url, config and service_model.service_name, as `client.meta` in boto3.
     #[getter]
     fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let config = &self.core.config;
-        py.import("sagemaker_runtime_rs._meta")?
-            .getattr("ClientMeta")?
-            .call1((
-                config.region_hint(),
-                config.resolved_endpoint_url(),
-                self.config_object.as_ref().map(|c| c.bind(py).clone()),
-            ))
+        self.state.meta(py)
     }
 
     /// Releases pooled connections; the client stays usable and reconnects on the next call.
     fn close(&self) {
-        self.core.reset();
+        self.state.core.reset();
     }
 
     fn can_paginate(&self, operation_name: &str) -> bool {
@@ -149,17 +237,11 @@ impl PyClient {
         let exceptions = py.import("sagemaker_runtime_rs.exceptions")?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("operation_name", operation_name)?;
-        Err(PyErr::from_value(
-            exceptions
-                .getattr("OperationNotPageableError")?
-                .call((), Some(&kwargs))?,
-        ))
+        Err(PyErr::from_value(exceptions.getattr("OperationNotPageableError")?.call((), Some(&kwargs))?))
     }
 
     fn get_waiter(&self, waiter_name: &str) -> PyResult<()> {
-        Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "Waiter does not exist: {waiter_name}"
-        )))
+        Err(pyo3::exceptions::PyValueError::new_err(format!("Waiter does not exist: {waiter_name}")))
     }
 
     #[getter]
@@ -178,11 +260,6 @@ impl PyClient {
     }
 
     fn __repr__(&self) -> String {
-        let config = &self.core.config;
-        format!(
-            "<sagemaker_runtime_rs.Client region_name={:?} endpoint_url={:?}>",
-            config.region_hint().unwrap_or_default(),
-            config.resolved_endpoint_url().unwrap_or_default()
-        )
+        self.state.repr("Client")
     }
 }

@@ -102,8 +102,7 @@ impl ClientConfig {
         };
         self.endpoint_url.clone().or_else(from_env).or_else(|| {
             let scheme = if self.use_ssl { "https" } else { "http" };
-            self.region_hint()
-                .map(|region| format!("{scheme}://runtime.sagemaker.{region}.amazonaws.com"))
+            self.region_hint().map(|region| format!("{scheme}://runtime.sagemaker.{region}.amazonaws.com"))
         })
     }
 
@@ -120,11 +119,7 @@ impl ClientConfig {
                  that holds your endpoint's certificate instead",
             ));
         }
-        let path = verify
-            .py()
-            .import("os")?
-            .getattr("fspath")?
-            .call1((verify,))?;
+        let path = verify.py().import("os")?.getattr("fspath")?.call1((verify,))?;
         self.verify = Verify::CaBundle(path.extract()?);
         Ok(())
     }
@@ -132,35 +127,22 @@ impl ClientConfig {
     fn ca_bundle(&self) -> Option<String> {
         match &self.verify {
             Verify::CaBundle(path) => Some(path.clone()),
-            Verify::Default => std::env::var("AWS_CA_BUNDLE")
-                .ok()
-                .filter(|p| !p.is_empty()),
+            Verify::Default => std::env::var("AWS_CA_BUNDLE").ok().filter(|p| !p.is_empty()),
         }
     }
 
     fn http_client(&self) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, Error> {
-        use aws_smithy_http_client::tls::{
-            self, rustls_provider::CryptoMode, TlsContext, TrustStore,
-        };
+        use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
         let mut tls_context = TlsContext::builder();
         if let Some(path) = self.ca_bundle() {
-            let pem = std::fs::read(&path).map_err(|e| {
-                Error::InvalidConfig(format!("cannot read the CA bundle {path:?}: {e}"))
-            })?;
-            tls_context = tls_context.with_trust_store(
-                TrustStore::empty()
-                    .with_native_roots(false)
-                    .with_pem_certificate(pem),
-            );
+            let pem = std::fs::read(&path)
+                .map_err(|e| Error::InvalidConfig(format!("cannot read the CA bundle {path:?}: {e}")))?;
+            tls_context =
+                tls_context.with_trust_store(TrustStore::empty().with_native_roots(false).with_pem_certificate(pem));
         }
-        let tls_context = tls_context
-            .build()
-            .map_err(|e| Error::InvalidConfig(format!("TLS configuration: {e}")))?;
+        let tls_context = tls_context.build().map_err(|e| Error::InvalidConfig(format!("TLS configuration: {e}")))?;
         Ok(aws_smithy_http_client::Builder::new()
-            .pool_max_idle_per_host(
-                self.max_pool_connections
-                    .unwrap_or(DEFAULT_MAX_POOL_CONNECTIONS),
-            )
+            .pool_max_idle_per_host(self.max_pool_connections.unwrap_or(DEFAULT_MAX_POOL_CONNECTIONS))
             .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
             .tls_context(tls_context)
             .build_https())
@@ -182,10 +164,7 @@ fn seconds(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Duration>> {
         return Ok(None);
     }
     let secs: f64 = value.extract().map_err(|_| {
-        pyo3::exceptions::PyTypeError::new_err(format!(
-            "{name} must be a number of seconds, not {}",
-            type_name(value)
-        ))
+        pyo3::exceptions::PyTypeError::new_err(format!("{name} must be a number of seconds, not {}", type_name(value)))
     })?;
     if !(secs.is_finite() && secs > 0.0) {
         return Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -196,19 +175,12 @@ fn seconds(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<Duration>> {
 }
 
 fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "object".to_owned())
+    value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".to_owned())
 }
 
 /// The options a `Config` object carries: botocore's `Config` keeps the ones the user set in
 /// `_user_provided_options`, so its defaults (read_timeout=60) do not override ours.
-fn config_option<'py>(
-    config: &Bound<'py, PyAny>,
-    name: &str,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn config_option<'py>(config: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
     if let Ok(provided) = config.getattr("_user_provided_options") {
         if let Ok(provided) = provided.cast::<PyDict>() {
             return provided.get_item(name);
@@ -238,9 +210,7 @@ impl ClientConfig {
         if let Some(value) = config_option(config, "max_pool_connections")? {
             let size: usize = value.extract()?;
             if size == 0 {
-                return Err(pyo3::exceptions::PyValueError::new_err(
-                    "max_pool_connections must be at least 1",
-                ));
+                return Err(pyo3::exceptions::PyValueError::new_err("max_pool_connections must be at least 1"));
             }
             self.max_pool_connections = Some(size);
         }
@@ -300,11 +270,7 @@ impl ClientConfig {
     }
 
     fn region_provider(&self) -> RegionProviderChain {
-        let explicit = self
-            .region_name
-            .clone()
-            .filter(|r| !r.is_empty())
-            .map(Region::new);
+        let explicit = self.region_name.clone().filter(|r| !r.is_empty()).map(Region::new);
         let mut profile = ProfileFileRegionProvider::builder();
         if let Some(name) = &self.profile_name {
             profile = profile.profile_name(name);
@@ -318,8 +284,7 @@ impl ClientConfig {
     /// Builds the SDK client. Reads the environment and shared config files; does no network I/O
     /// (credentials resolve lazily, at the first signed request).
     pub async fn build_sdk_client(&self) -> Result<aws_sdk_sagemakerruntime::Client, Error> {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(self.region_provider());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(self.region_provider());
         if let Some(name) = &self.profile_name {
             loader = loader.profile_name(name);
         }
@@ -340,22 +305,18 @@ impl ClientConfig {
             loader = loader.retry_config(retry);
         }
         if let Some(extra) = &self.user_agent_extra {
-            let app_name = AppName::new(extra.clone())
-                .map_err(|e| Error::InvalidConfig(format!("user_agent_extra: {e}")))?;
+            let app_name =
+                AppName::new(extra.clone()).map_err(|e| Error::InvalidConfig(format!("user_agent_extra: {e}")))?;
             loader = loader.app_name(app_name);
         }
         loader = loader.timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(self.connect_timeout())
-                .read_timeout(self.read_timeout())
-                .build(),
+            TimeoutConfig::builder().connect_timeout(self.connect_timeout()).read_timeout(self.read_timeout()).build(),
         );
         let shared = loader.load().await;
         if shared.region().is_none() {
             return Err(Error::NoRegion);
         }
-        let mut service =
-            aws_sdk_sagemakerruntime::config::Builder::from(&shared).interceptor(CaptureResponse);
+        let mut service = aws_sdk_sagemakerruntime::config::Builder::from(&shared).interceptor(CaptureResponse);
         if !self.use_ssl && self.endpoint_url.is_none() && shared.endpoint_url().is_none() {
             service = service.endpoint_url(self.resolved_endpoint_url().unwrap_or_default());
         }

@@ -35,6 +35,11 @@ pub enum Error {
     InvalidConfig(String),
     /// Any other transport failure (botocore's HTTPClientError).
     HttpClient(String),
+    /// The response stream broke: cut connection, corrupt frame (botocore's ResponseStreamingError).
+    ResponseStreaming {
+        url: String,
+        detail: String,
+    },
 }
 
 #[derive(Debug)]
@@ -46,17 +51,14 @@ pub struct ServiceError {
     pub modeled: Map<String, Value>,
     pub metadata: ResponseMetadata,
     pub max_attempts_reached: bool,
+    /// An error event inside a response stream: botocore's `e.response` then has no ResponseMetadata.
+    pub in_stream: bool,
 }
 
 /// Members each modeled error shape adds at the top level of `e.response` (botocore's `_add_modeled_error_fields`).
 fn modeled_members(code: &str) -> &'static [&'static str] {
     match code {
-        "ModelError" => &[
-            "Message",
-            "OriginalStatusCode",
-            "OriginalMessage",
-            "LogStreamArn",
-        ],
+        "ModelError" => &["Message", "OriginalStatusCode", "OriginalMessage", "LogStreamArn"],
         "ModelStreamError" => &["Message", "ErrorCode"],
         "InternalDependencyException"
         | "InternalFailure"
@@ -95,10 +97,7 @@ fn is_retried_by_sdk(status: u16, code: &str) -> bool {
 
 /// The reason phrase botocore uses for a generic (non-JSON) 5xx body.
 fn reason_phrase(status: u16) -> &'static str {
-    hyper::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("")
+    hyper::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
 }
 
 impl ServiceError {
@@ -115,6 +114,7 @@ impl ServiceError {
                 modeled: Map::new(),
                 max_attempts_reached: is_retried_by_sdk(status, ""),
                 metadata,
+                in_stream: false,
             };
         }
         let parsed: Map<String, Value> = if body.is_empty() {
@@ -124,18 +124,13 @@ impl ServiceError {
                 Ok(Value::Object(map)) => map,
                 _ => {
                     let mut map = Map::new();
-                    map.insert(
-                        "message".into(),
-                        Value::String(String::from_utf8_lossy(body).into_owned()),
-                    );
+                    map.insert("message".into(), Value::String(String::from_utf8_lossy(body).into_owned()));
                     map
                 }
             }
         };
         let text = |key: &str| parsed.get(key).and_then(Value::as_str).map(str::to_owned);
-        let message = text("message")
-            .or_else(|| text("Message"))
-            .unwrap_or_default();
+        let message = text("message").or_else(|| text("Message")).unwrap_or_default();
         let raw_code = metadata
             .header("x-amzn-errortype")
             .map(str::to_owned)
@@ -144,18 +139,10 @@ impl ServiceError {
             .or_else(|| text("__type"))
             .unwrap_or_else(|| status.to_string());
         let before_colon = raw_code.split(':').next().unwrap_or_default();
-        let code = before_colon
-            .rsplit('#')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let code = before_colon.rsplit('#').next().unwrap_or_default().to_owned();
         let modeled = modeled_members(&code)
             .iter()
-            .filter_map(|member| {
-                parsed
-                    .get(*member)
-                    .map(|value| ((*member).to_owned(), value.clone()))
-            })
+            .filter_map(|member| parsed.get(*member).map(|value| ((*member).to_owned(), value.clone())))
             .collect();
         Self {
             operation,
@@ -164,6 +151,7 @@ impl ServiceError {
             message,
             modeled,
             metadata,
+            in_stream: false,
         }
     }
 }
@@ -179,7 +167,7 @@ fn find_source<'a, T: StdError + 'static>(error: &'a (dyn StdError + 'static)) -
     None
 }
 
-fn chain_text(error: &(dyn StdError + 'static)) -> String {
+pub fn chain_text(error: &(dyn StdError + 'static)) -> String {
     let mut parts = Vec::new();
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(err) = current {
@@ -194,11 +182,7 @@ fn chain_text(error: &(dyn StdError + 'static)) -> String {
 
 impl Error {
     /// Maps an SDK failure; `metadata` is what the capture interceptor saw of the last attempt.
-    pub fn from_sdk<E>(
-        operation: &'static str,
-        error: SdkError<E, HttpResponse>,
-        metadata: ResponseMetadata,
-    ) -> Self
+    pub fn from_sdk<E>(operation: &'static str, error: SdkError<E, HttpResponse>, metadata: ResponseMetadata) -> Self
     where
         E: StdError + Send + Sync + 'static,
     {
@@ -264,9 +248,7 @@ static EXCEPTIONS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn exceptions(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     EXCEPTIONS
-        .get_or_try_init(py, || {
-            Ok(py.import("sagemaker_runtime_rs.exceptions")?.unbind())
-        })
+        .get_or_try_init(py, || Ok(py.import("sagemaker_runtime_rs.exceptions")?.unbind()))
         .map(|module| module.bind(py))
 }
 
@@ -305,11 +287,13 @@ impl ServiceError {
         error.set_item("Message", &self.message)?;
         error.set_item("Code", &self.code)?;
         response.set_item("Error", error)?;
-        let metadata = crate::response::metadata_dict(py, &self.metadata)?;
-        if self.max_attempts_reached {
-            metadata.set_item("MaxAttemptsReached", true)?;
+        if !self.in_stream {
+            let metadata = crate::response::metadata_dict(py, &self.metadata)?;
+            if self.max_attempts_reached {
+                metadata.set_item("MaxAttemptsReached", true)?;
+            }
+            response.set_item("ResponseMetadata", metadata)?;
         }
-        response.set_item("ResponseMetadata", metadata)?;
         for (key, value) in &self.modeled {
             response.set_item(key, json_to_py(py, value)?)?;
         }
@@ -353,12 +337,14 @@ impl Error {
             }
             Error::NoCredentials => ("NoCredentialsError", kwargs),
             Error::NoRegion => ("NoRegionError", kwargs),
-            Error::InvalidConfig(message) => {
-                return Ok(pyo3::exceptions::PyValueError::new_err(message.clone()))
-            }
+            Error::InvalidConfig(message) => return Ok(pyo3::exceptions::PyValueError::new_err(message.clone())),
             Error::HttpClient(detail) => {
                 kwargs.set_item("error", detail)?;
                 ("HTTPClientError", kwargs)
+            }
+            Error::ResponseStreaming { url, detail } => {
+                kwargs.set_item("error", format!("{detail} (from {url})"))?;
+                ("ResponseStreamingError", kwargs)
             }
         };
         let instance = module.getattr(class)?.call((), Some(&kwargs))?;

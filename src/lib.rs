@@ -1,9 +1,13 @@
 use pyo3::prelude::*;
 
+mod async_client;
 mod body;
 mod client;
 mod config;
+mod convert;
 mod errors;
+mod event_stream;
+mod lines;
 mod local;
 mod metadata;
 mod operations;
@@ -18,6 +22,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::PyClient>()?;
+    m.add_class::<async_client::PyAsyncClient>()?;
+    m.add_class::<event_stream::PyEventStream>()?;
+    m.add_class::<event_stream::PyAsyncEventStream>()?;
+    m.add_class::<event_stream::PyStreamIterator>()?;
+    m.add_class::<convert::Ready>()?;
     m.add_class::<body::PyStreamingBody>()?;
     m.add_class::<body::ChunkIterator>()?;
     m.add_class::<local::PyLocalServer>()?;

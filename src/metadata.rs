@@ -5,8 +5,7 @@ use std::future::Future;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-    FinalizerInterceptorContextRef,
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
@@ -27,15 +26,11 @@ pub struct ResponseMetadata {
 
 impl ResponseMetadata {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 
     pub fn request_id(&self) -> Option<&str> {
-        self.header("x-amzn-requestid")
-            .or_else(|| self.header("x-amz-request-id"))
+        self.header("x-amzn-requestid").or_else(|| self.header("x-amz-request-id"))
     }
 
     pub fn retry_attempts(&self) -> u32 {
@@ -63,9 +58,7 @@ fn with_slot(update: impl FnOnce(&mut ResponseMetadata)) {
 }
 
 fn attempts(cfg: &ConfigBag) -> u32 {
-    cfg.load::<RequestAttempts>()
-        .map(|a| a.attempts())
-        .unwrap_or(1)
+    cfg.load::<RequestAttempts>().map(|a| a.attempts()).unwrap_or(1)
 }
 
 #[derive(Debug)]
@@ -101,11 +94,8 @@ impl Intercept for CaptureResponse {
     ) -> Result<(), BoxError> {
         let response = context.response();
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
-            .collect();
+        let headers =
+            response.headers().iter().map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned())).collect();
         let attempts = attempts(cfg);
         with_slot(|slot| {
             slot.status = status;

@@ -7,6 +7,7 @@ use aws_sdk_sagemakerruntime::Client as SdkClient;
 
 use crate::config::ClientConfig;
 use crate::errors::Error;
+use crate::event_stream::EventSource;
 use crate::metadata::{capture, ResponseMetadata};
 use crate::request::Params;
 
@@ -18,28 +19,17 @@ pub struct Core {
 
 impl Core {
     pub fn new(config: ClientConfig) -> Arc<Self> {
-        Arc::new(Self {
-            config,
-            sdk: Mutex::new(None),
-        })
+        Arc::new(Self { config, sdk: Mutex::new(None) })
     }
 
     fn cached(&self) -> Option<SdkClient> {
-        let slot = self
-            .sdk
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        slot.as_ref()
-            .filter(|(pid, _)| *pid == std::process::id())
-            .map(|(_, client)| client.clone())
+        let slot = self.sdk.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        slot.as_ref().filter(|(pid, _)| *pid == std::process::id()).map(|(_, client)| client.clone())
     }
 
     /// Drops the SDK client and with it the pooled connections; the next call builds a new one.
     pub fn reset(&self) {
-        let mut slot = self
-            .sdk
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = self.sdk.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *slot = None;
     }
 
@@ -50,18 +40,16 @@ impl Core {
             return Ok(client);
         }
         let client = self.config.build_sdk_client().await?;
-        let mut slot = self
-            .sdk
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = self.sdk.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *slot = Some((std::process::id(), client.clone()));
         Ok(client)
     }
 }
 
-pub struct InvokeEndpointRequest {
+/// Validated arguments of any operation; members an operation does not have stay `None`.
+pub struct Request {
     pub endpoint_name: String,
-    pub body: Vec<u8>,
+    pub body: Option<Vec<u8>>,
     pub content_type: Option<String>,
     pub accept: Option<String>,
     pub custom_attributes: Option<String>,
@@ -73,13 +61,18 @@ pub struct InvokeEndpointRequest {
     pub inference_component_name: Option<String>,
     pub session_id: Option<String>,
     pub prefix_aware_id: Option<String>,
+    pub input_location: Option<String>,
+    pub s3_output_path_extension: Option<String>,
+    pub filename: Option<String>,
+    pub request_ttl_seconds: Option<i32>,
+    pub invocation_timeout_seconds: Option<i32>,
 }
 
-impl InvokeEndpointRequest {
+impl Request {
     pub fn from_params(mut params: Params) -> Self {
         Self {
             endpoint_name: params.take_str("EndpointName").unwrap_or_default(),
-            body: params.take_blob("Body").unwrap_or_default(),
+            body: params.take_blob("Body"),
             content_type: params.take_str("ContentType"),
             accept: params.take_str("Accept"),
             custom_attributes: params.take_str("CustomAttributes"),
@@ -91,6 +84,11 @@ impl InvokeEndpointRequest {
             inference_component_name: params.take_str("InferenceComponentName"),
             session_id: params.take_str("SessionId"),
             prefix_aware_id: params.take_str("PrefixAwareId"),
+            input_location: params.take_str("InputLocation"),
+            s3_output_path_extension: params.take_str("S3OutputPathExtension"),
+            filename: params.take_str("Filename"),
+            request_ttl_seconds: params.take_int("RequestTTLSeconds"),
+            invocation_timeout_seconds: params.take_int("InvocationTimeoutSeconds"),
         }
     }
 }
@@ -105,15 +103,12 @@ pub struct InvokeEndpointResponse {
     pub metadata: ResponseMetadata,
 }
 
-pub async fn invoke_endpoint(
-    core: Arc<Core>,
-    request: InvokeEndpointRequest,
-) -> Result<InvokeEndpointResponse, Error> {
+pub async fn invoke_endpoint(core: Arc<Core>, request: Request) -> Result<InvokeEndpointResponse, Error> {
     let sdk = core.sdk().await?;
     let send = sdk
         .invoke_endpoint()
         .endpoint_name(request.endpoint_name)
-        .body(Blob::new(request.body))
+        .body(Blob::new(request.body.unwrap_or_default()))
         .set_content_type(request.content_type)
         .set_accept(request.accept)
         .set_custom_attributes(request.custom_attributes)
@@ -135,6 +130,77 @@ pub async fn invoke_endpoint(
         custom_attributes: output.custom_attributes,
         new_session_id: output.new_session_id,
         closed_session_id: output.closed_session_id,
+        metadata,
+    })
+}
+
+pub struct InvokeStreamResponse {
+    pub events: EventSource,
+    pub content_type: Option<String>,
+    pub invoked_production_variant: Option<String>,
+    pub custom_attributes: Option<String>,
+    pub metadata: ResponseMetadata,
+}
+
+pub async fn invoke_endpoint_with_response_stream(
+    core: Arc<Core>,
+    request: Request,
+) -> Result<InvokeStreamResponse, Error> {
+    let sdk = core.sdk().await?;
+    let send = sdk
+        .invoke_endpoint_with_response_stream()
+        .endpoint_name(request.endpoint_name)
+        .body(Blob::new(request.body.unwrap_or_default()))
+        .set_content_type(request.content_type)
+        .set_accept(request.accept)
+        .set_custom_attributes(request.custom_attributes)
+        .set_target_variant(request.target_variant)
+        .set_target_container_hostname(request.target_container_hostname)
+        .set_inference_id(request.inference_id)
+        .set_inference_component_name(request.inference_component_name)
+        .set_session_id(request.session_id)
+        .set_prefix_aware_id(request.prefix_aware_id)
+        .send();
+    let (result, metadata) = capture(send).await;
+    let output = result.map_err(|e| Error::from_sdk("InvokeEndpointWithResponseStream", e, metadata.clone()))?;
+    Ok(InvokeStreamResponse {
+        events: EventSource::new(output.body, metadata.url.clone()),
+        content_type: output.content_type,
+        invoked_production_variant: output.invoked_production_variant,
+        custom_attributes: output.custom_attributes,
+        metadata,
+    })
+}
+
+pub struct InvokeAsyncResponse {
+    pub inference_id: Option<String>,
+    pub output_location: Option<String>,
+    pub failure_location: Option<String>,
+    pub metadata: ResponseMetadata,
+}
+
+pub async fn invoke_endpoint_async(core: Arc<Core>, request: Request) -> Result<InvokeAsyncResponse, Error> {
+    let sdk = core.sdk().await?;
+    let send = sdk
+        .invoke_endpoint_async()
+        .endpoint_name(request.endpoint_name)
+        .set_body(request.body.map(Blob::new))
+        .set_content_type(request.content_type)
+        .set_accept(request.accept)
+        .set_custom_attributes(request.custom_attributes)
+        .set_inference_id(request.inference_id)
+        .set_input_location(request.input_location)
+        .set_s3_output_path_extension(request.s3_output_path_extension)
+        .set_filename(request.filename)
+        .set_request_ttl_seconds(request.request_ttl_seconds)
+        .set_invocation_timeout_seconds(request.invocation_timeout_seconds)
+        .send();
+    let (result, metadata) = capture(send).await;
+    let output = result.map_err(|e| Error::from_sdk("InvokeEndpointAsync", e, metadata.clone()))?;
+    Ok(InvokeAsyncResponse {
+        inference_id: output.inference_id,
+        output_location: output.output_location,
+        failure_location: output.failure_location,
         metadata,
     })
 }

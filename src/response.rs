@@ -3,14 +3,15 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::body::PyStreamingBody;
-use crate::metadata::ResponseMetadata;
-use crate::operations::InvokeEndpointResponse;
+use pyo3::sync::PyOnceLock;
 
-pub fn metadata_dict<'py>(
-    py: Python<'py>,
-    metadata: &ResponseMetadata,
-) -> PyResult<Bound<'py, PyDict>> {
+use crate::body::PyStreamingBody;
+use crate::convert::ToPython;
+use crate::event_stream::{PyAsyncEventStream, PyEventStream};
+use crate::metadata::ResponseMetadata;
+use crate::operations::{InvokeAsyncResponse, InvokeEndpointResponse, InvokeStreamResponse};
+
+pub fn metadata_dict<'py>(py: Python<'py>, metadata: &ResponseMetadata) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     if let Some(request_id) = metadata.request_id() {
         dict.set_item("RequestId", request_id)?;
@@ -37,22 +38,66 @@ fn set_optional(dict: &Bound<'_, PyDict>, key: &str, value: Option<String>) -> P
     }
 }
 
-pub fn invoke_endpoint_dict(
-    py: Python<'_>,
-    response: InvokeEndpointResponse,
-) -> PyResult<Bound<'_, PyDict>> {
-    let dict = PyDict::new(py);
-    dict.set_item("ResponseMetadata", metadata_dict(py, &response.metadata)?)?;
-    set_optional(&dict, "ContentType", response.content_type)?;
-    set_optional(
-        &dict,
-        "InvokedProductionVariant",
-        response.invoked_production_variant,
-    )?;
-    set_optional(&dict, "CustomAttributes", response.custom_attributes)?;
-    set_optional(&dict, "NewSessionId", response.new_session_id)?;
-    set_optional(&dict, "ClosedSessionId", response.closed_session_id)?;
-    let payload = PyBytes::new(py, &response.body).unbind();
-    dict.set_item("Body", Py::new(py, PyStreamingBody::new(payload))?)?;
-    Ok(dict)
+/// A response for the sync client (file-like bodies) or the async one (awaitable bodies).
+pub struct Face<T> {
+    pub value: T,
+    pub asynchronous: bool,
+}
+
+static ASYNC_BODY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn async_body<'py>(py: Python<'py>, body: Bound<'py, PyStreamingBody>) -> PyResult<Bound<'py, PyAny>> {
+    let class = ASYNC_BODY.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("sagemaker_runtime_rs._async_body")?.getattr("AsyncStreamingBody")?.unbind())
+    })?;
+    class.bind(py).call1((body,))
+}
+
+impl ToPython for Face<InvokeEndpointResponse> {
+    fn to_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        let response = self.value;
+        let dict = PyDict::new(py);
+        dict.set_item("ResponseMetadata", metadata_dict(py, &response.metadata)?)?;
+        set_optional(&dict, "ContentType", response.content_type)?;
+        set_optional(&dict, "InvokedProductionVariant", response.invoked_production_variant)?;
+        set_optional(&dict, "CustomAttributes", response.custom_attributes)?;
+        set_optional(&dict, "NewSessionId", response.new_session_id)?;
+        set_optional(&dict, "ClosedSessionId", response.closed_session_id)?;
+        let payload = PyBytes::new(py, &response.body).unbind();
+        let body = Bound::new(py, PyStreamingBody::new(payload))?;
+        if self.asynchronous {
+            dict.set_item("Body", async_body(py, body)?)?;
+        } else {
+            dict.set_item("Body", body)?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+impl ToPython for Face<InvokeStreamResponse> {
+    fn to_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        let response = self.value;
+        let dict = PyDict::new(py);
+        dict.set_item("ResponseMetadata", metadata_dict(py, &response.metadata)?)?;
+        set_optional(&dict, "ContentType", response.content_type)?;
+        set_optional(&dict, "InvokedProductionVariant", response.invoked_production_variant)?;
+        set_optional(&dict, "CustomAttributes", response.custom_attributes)?;
+        if self.asynchronous {
+            dict.set_item("Body", Bound::new(py, PyAsyncEventStream::new(response.events))?)?;
+        } else {
+            dict.set_item("Body", Bound::new(py, PyEventStream::new(response.events))?)?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+impl ToPython for InvokeAsyncResponse {
+    fn to_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        let dict = PyDict::new(py);
+        dict.set_item("ResponseMetadata", metadata_dict(py, &self.metadata)?)?;
+        set_optional(&dict, "InferenceId", self.inference_id)?;
+        set_optional(&dict, "OutputLocation", self.output_location)?;
+        set_optional(&dict, "FailureLocation", self.failure_location)?;
+        Ok(dict.into_any())
+    }
 }

@@ -11,10 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from . import exceptions
+from ._async_body import AsyncStreamingBody
 from ._config import Config
-from ._core import Client, StreamingBody
+from ._core import AsyncClient, AsyncEventStream, Client, EventStream, StreamingBody
 
-__all__ = ["Client", "Config", "Session", "StreamingBody", "client", "exceptions"]
+__all__ = [
+    "AsyncClient",
+    "AsyncEventStream",
+    "AsyncStreamingBody",
+    "Client",
+    "Config",
+    "EventStream",
+    "Session",
+    "StreamingBody",
+    "client",
+    "exceptions",
+]
 __version__ = "0.1.0"
 
 _SERVICE_NAMES = ("sagemaker-runtime", "runtime.sagemaker")

@@ -90,6 +90,12 @@ class HTTPClientError(*_bases("HTTPClientError", BotoCoreError, fallback=(_HTTPC
     fmt = "An HTTP Client raised an unhandled exception: {error}"
 
 
+class ResponseStreamingError(*_bases("ResponseStreamingError", HTTPClientError)):  # type: ignore[misc]
+    """A response stream broke off: the connection was cut or a frame was corrupt."""
+
+    fmt = "An error occurred while reading from response stream: {error}"
+
+
 class ConnectionError(*_bases("ConnectionError", BotoCoreError, builtins.ConnectionError)):  # type: ignore[misc]
     """The connection to the endpoint failed (also a builtin ConnectionError)."""
 
@@ -239,6 +245,7 @@ __all__ = [
     "OperationNotPageableError",
     "ParamValidationError",
     "ReadTimeoutError",
+    "ResponseStreamingError",
     "ServiceUnavailable",
     "ValidationError",
     "from_code",

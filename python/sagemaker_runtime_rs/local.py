@@ -12,9 +12,13 @@ answer 424 ModelError with OriginalStatusCode and OriginalMessage, as SageMaker 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Union
 
 from ._core import _LocalServer
@@ -66,6 +70,46 @@ class ServiceFailure(Exception):
         self.body = body
 
 
+class StreamError(Exception):
+    """Raise from a streaming model mid-stream: the client gets a ModelStreamError event with `error_code`
+    (``"ModelInvocationTimeExceeded"`` or ``"StreamBroken"``), or InternalStreamFailure when `internal`."""
+
+    def __init__(self, message: str, error_code: str = "StreamBroken", internal: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+        self.internal = internal
+
+
+@dataclass(frozen=True)
+class CorruptFrame:
+    """Yield from a streaming model: sends a PayloadPart frame whose checksum is wrong."""
+
+    data: bytes = b"corrupt"
+
+
+@dataclass(frozen=True)
+class CutConnection:
+    """Yield from a streaming model: drops the connection in the middle of the stream."""
+
+
+@dataclass(frozen=True)
+class UnknownEvent:
+    """Yield from a streaming model: an event of a type the service does not define."""
+
+    event_type: str = "FutureEvent"
+    data: bytes = b""
+
+
+@dataclass
+class StreamingResponse:
+    """A streaming model's answer with its content type and custom attributes; `parts` as a model would return."""
+
+    parts: Any
+    content_type: str = "application/octet-stream"
+    custom_attributes: str | None = None
+
+
 Model = Union[None, Echo, Callable[[bytes, dict], Any]]
 
 
@@ -109,6 +153,92 @@ def _call_model(model: Callable[[bytes, dict], Any], body: bytes, headers: dict[
         return (500, message, None, None, {}, False)
 
 
+def _service_failure(failure: ServiceFailure) -> tuple:
+    payload = failure.body
+    if payload is None:
+        payload = json.dumps({"message": failure.message}).encode()
+    error_type = {
+        "x-amzn-ErrorType": f"{failure.code}:http://internal.amazon.com/coral/com.amazon.sagemaker/"
+    }
+    return (failure.status_code, payload, error_type)
+
+
+class _Stepper:
+    """Steps through a streaming model's parts for the server: sync or async iterables, one step at a time."""
+
+    def __init__(self, parts: Any) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        if hasattr(parts, "__anext__"):
+            self._loop = asyncio.new_event_loop()
+            self._async = parts
+        else:
+            self._iterator = iter(parts)
+
+    def _next(self) -> Any:
+        if self._loop is not None:
+            return self._loop.run_until_complete(self._async.__anext__())
+        return next(self._iterator)
+
+    def step(self) -> tuple:
+        """("part", bytes) | ("event", type, bytes) | ("corrupt", bytes) | ("cut",) | ("error", type, msg, code) | ("end",)"""
+        try:
+            item = self._next()
+        except (StopIteration, StopAsyncIteration):
+            return ("end",)
+        except StreamError as error:
+            if error.internal:
+                return ("error", "InternalStreamFailure", error.message, None)
+            return ("error", "ModelStreamError", error.message, error.error_code)
+        except Exception as error:
+            return ("error", "ModelStreamError", f"{type(error).__name__}: {error}", "StreamBroken")
+        if isinstance(item, CorruptFrame):
+            return ("corrupt", bytes(item.data))
+        if isinstance(item, CutConnection):
+            return ("cut",)
+        if isinstance(item, UnknownEvent):
+            return ("event", item.event_type, bytes(item.data))
+        if isinstance(item, (dict, list)):
+            return ("part", json.dumps(item).encode())
+        return ("part", _as_bytes(item))
+
+    def close(self) -> None:
+        closer = getattr(self, "_async", None) or getattr(self, "_iterator", None)
+        try:
+            if self._loop is not None:
+                if hasattr(closer, "aclose"):
+                    self._loop.run_until_complete(closer.aclose())  # type: ignore[union-attr]
+                self._loop.close()
+            elif hasattr(closer, "close"):
+                closer.close()  # type: ignore[union-attr]
+        except Exception:
+            pass  # the stream is over either way
+
+
+def _start_stream(model: Callable[[bytes, dict], Any], body: bytes, headers: dict[str, str]) -> tuple:
+    """Starts a streaming model for the server: ("stream", content_type, custom_attributes, stepper),
+    ("error", status, message) before any part (-> ModelError), or ("service", status, body, headers)."""
+    try:
+        result = model(body, headers)
+    except ModelFailure as failure:
+        return ("error", failure.status_code, failure.message)
+    except ServiceFailure as failure:
+        return ("service", *_service_failure(failure))
+    except Exception as error:
+        return ("error", 500, f"{type(error).__name__}: {error}")
+    content_type, custom_attributes = "application/octet-stream", None
+    if isinstance(result, StreamingResponse):
+        content_type, custom_attributes, result = result.content_type, result.custom_attributes, result.parts
+    elif isinstance(result, ModelResponse):
+        content_type, custom_attributes, result = result.content_type, result.custom_attributes, [result.body]
+    if isinstance(result, (bytes, bytearray, memoryview, str, dict)):
+        result = [result]  # a whole answer is one part
+    try:
+        stepper = _Stepper(result)
+    except TypeError as error:
+        return ("error", 500, f"a streaming model returns an iterable of parts: {error}")
+    return ("stream", content_type, custom_attributes, stepper)
+
+
 class LocalServer:
     """A SageMaker Runtime server on this machine. Use as a context manager, or call start() and stop()."""
 
@@ -119,8 +249,12 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = 0,
         require_auth: bool = True,
+        s3_root: str | Path | None = None,
     ) -> None:
-        self._server = _LocalServer(host, port, require_auth)
+        self.s3_root = (
+            Path(s3_root) if s3_root is not None else Path(tempfile.mkdtemp(prefix="sagemaker-local-s3-"))
+        )
+        self._server = _LocalServer(host, port, require_auth, str(self.s3_root))
         for name, model in (endpoints if endpoints is not None else {"echo": Echo()}).items():
             self.add_endpoint(name, model)
 
@@ -144,6 +278,37 @@ class LocalServer:
     def invocations(self, name: str) -> int:
         """How many requests reached the model of `name`."""
         return self._server.invocations(name)
+
+    def disconnects(self, name: str) -> int:
+        """How many requests for `name` ended with the client gone before the answer was complete."""
+        return self._server.disconnects(name)
+
+    def s3_path(self, uri: str) -> Path:
+        """The file behind ``s3://bucket/key`` in this server's stand-in for S3."""
+        if not uri.startswith("s3://") or "/" not in uri[5:]:
+            raise ValueError(f"not an S3 URI: {uri!r}")
+        bucket, key = uri[5:].split("/", 1)
+        path = (self.s3_root / bucket / key).resolve()
+        if self.s3_root.resolve() not in path.parents:
+            raise ValueError(f"S3 URI outside the local store: {uri!r}")
+        return path
+
+    def put_object(self, uri: str, data: bytes | str) -> str:
+        """Stores an object (an async-inference input, say) and returns its URI."""
+        path = self.s3_path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_as_bytes(data))
+        return uri
+
+    def wait_for_object(self, uri: str, timeout: float = 10.0) -> bytes:
+        """The object's content once it exists (async-inference output or failure); TimeoutError after `timeout`."""
+        path = self.s3_path(uri)
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{uri} did not appear within {timeout} s")
+            time.sleep(0.01)
+        return path.read_bytes()
 
     def start(self) -> LocalServer:
         self._server.start()

@@ -14,12 +14,7 @@ pub struct Scope {
 }
 
 fn incomplete(message: &str) -> Reply {
-    error(
-        StatusCode::FORBIDDEN,
-        "IncompleteSignatureException",
-        NAMESPACE,
-        serde_json::json!({ "message": message }),
-    )
+    error(StatusCode::FORBIDDEN, "IncompleteSignatureException", NAMESPACE, serde_json::json!({ "message": message }))
 }
 
 pub fn check(headers: &HeaderMap) -> Result<Scope, Reply> {
@@ -31,31 +26,25 @@ pub fn check(headers: &HeaderMap) -> Result<Scope, Reply> {
             serde_json::json!({ "message": "Missing Authentication Token" }),
         ));
     };
-    let value = value
-        .to_str()
-        .map_err(|_| incomplete("Authorization header is not ASCII."))?;
+    let value = value.to_str().map_err(|_| incomplete("Authorization header is not ASCII."))?;
     let Some(fields) = value.strip_prefix("AWS4-HMAC-SHA256 ") else {
-        return Err(incomplete(&format!(
-            "Authorization header requires AWS4-HMAC-SHA256 signing, got '{value}'."
-        )));
+        return Err(incomplete(&format!("Authorization header requires AWS4-HMAC-SHA256 signing, got '{value}'.")));
     };
     let field = |name: &str| {
-        fields.split(',').map(str::trim).find_map(|part| {
-            part.strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
+        fields
+            .split(',')
+            .map(str::trim)
+            .find_map(|part| part.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
     };
-    let credential = field("Credential")
-        .ok_or_else(|| incomplete("Authorization header requires 'Credential' parameter."))?;
-    let signed = field("SignedHeaders")
-        .ok_or_else(|| incomplete("Authorization header requires 'SignedHeaders' parameter."))?;
-    let signature = field("Signature")
-        .ok_or_else(|| incomplete("Authorization header requires 'Signature' parameter."))?;
+    let credential =
+        field("Credential").ok_or_else(|| incomplete("Authorization header requires 'Credential' parameter."))?;
+    let signed =
+        field("SignedHeaders").ok_or_else(|| incomplete("Authorization header requires 'SignedHeaders' parameter."))?;
+    let signature =
+        field("Signature").ok_or_else(|| incomplete("Authorization header requires 'Signature' parameter."))?;
     let scope: Vec<&str> = credential.split('/').collect();
     let [access_key, date, region, service, terminator] = scope.as_slice() else {
-        return Err(incomplete(&format!(
-            "Credential should be scoped to a valid region, not '{credential}'."
-        )));
+        return Err(incomplete(&format!("Credential should be scoped to a valid region, not '{credential}'.")));
     };
     let well_formed = !access_key.is_empty()
         && date.len() == 8
@@ -63,9 +52,7 @@ pub fn check(headers: &HeaderMap) -> Result<Scope, Reply> {
         && !region.is_empty()
         && *terminator == "aws4_request";
     if !well_formed {
-        return Err(incomplete(&format!(
-            "Credential should be scoped correctly, not '{credential}'."
-        )));
+        return Err(incomplete(&format!("Credential should be scoped correctly, not '{credential}'.")));
     }
     if *service != "sagemaker" {
         return Err(incomplete(&format!(
@@ -79,11 +66,7 @@ pub fn check(headers: &HeaderMap) -> Result<Scope, Reply> {
         return Err(incomplete("Signature must be 64 hexadecimal characters."));
     }
     if !headers.contains_key("x-amz-date") && !headers.contains_key("date") {
-        return Err(incomplete(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-        ));
+        return Err(incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."));
     }
-    Ok(Scope {
-        region: (*region).to_owned(),
-    })
+    Ok(Scope { region: (*region).to_owned() })
 }

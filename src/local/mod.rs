@@ -1,12 +1,16 @@
 //! The local SageMaker Runtime server, driven from Python (`sagemaker_runtime_rs.local`).
 
+mod async_inference;
 mod auth;
+mod events;
 mod models;
 mod server;
+mod streaming;
 mod wire;
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
@@ -27,6 +31,7 @@ pub struct PyLocalServer {
     host: String,
     requested_port: u16,
     require_auth: bool,
+    s3_root: Arc<PathBuf>,
     registry: Registry,
     running: Mutex<Option<Running>>,
 }
@@ -40,11 +45,12 @@ impl PyLocalServer {
 #[pymethods]
 impl PyLocalServer {
     #[new]
-    fn new(host: String, port: u16, require_auth: bool) -> Self {
+    fn new(host: String, port: u16, require_auth: bool, s3_root: PathBuf) -> Self {
         Self {
             host,
             requested_port: port,
             require_auth,
+            s3_root: Arc::new(s3_root),
             registry: Registry::default(),
             running: Mutex::new(None),
         }
@@ -61,9 +67,7 @@ impl PyLocalServer {
             .thread_name("sagemaker-runtime-rs-local")
             .enable_all()
             .build()
-            .map_err(|e| {
-                PyRuntimeError::new_err(format!("cannot start the local server's runtime: {e}"))
-            })?;
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the local server's runtime: {e}")))?;
         let (host, port) = (self.host.clone(), self.requested_port);
         let (listener, address) = py
             .detach(|| runtime.block_on(server::bind(&host, port)))
@@ -72,13 +76,10 @@ impl PyLocalServer {
         let state = server::ServerState {
             registry: self.registry.clone(),
             require_auth: self.require_auth,
+            s3_root: self.s3_root.clone(),
         };
         runtime.spawn(server::serve(listener, state, receiver));
-        *running = Some(Running {
-            runtime,
-            shutdown,
-            port: address.port(),
-        });
+        *running = Some(Running { runtime, shutdown, port: address.port() });
         Ok(address.port())
     }
 
@@ -105,14 +106,10 @@ impl PyLocalServer {
     #[pyo3(signature = (name, model=None, delay=0.0))]
     fn set_endpoint(&self, name: String, model: Option<Py<PyAny>>, delay: f64) -> PyResult<()> {
         if !(delay.is_finite() && delay >= 0.0) {
-            return Err(PyValueError::new_err(format!(
-                "delay must be a non-negative number of seconds, got {delay}"
-            )));
+            return Err(PyValueError::new_err(format!("delay must be a non-negative number of seconds, got {delay}")));
         }
         let model = match model {
-            None => Model::Echo {
-                delay: Duration::from_secs_f64(delay),
-            },
+            None => Model::Echo { delay: Duration::from_secs_f64(delay) },
             Some(callable) => Model::Python(callable),
         };
         self.registry.insert(name, model);
@@ -129,6 +126,14 @@ impl PyLocalServer {
 
     fn endpoint_names(&self) -> Vec<String> {
         self.registry.names()
+    }
+
+    /// How many requests for `name` ended with the client gone before the answer was complete.
+    fn disconnects(&self, name: &str) -> PyResult<u64> {
+        self.registry
+            .get(name)
+            .map(|e| e.disconnects.load(Ordering::Relaxed))
+            .ok_or_else(|| PyKeyError::new_err(name.to_owned()))
     }
 
     /// How many requests reached the model of `name`.

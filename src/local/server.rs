@@ -2,6 +2,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -12,14 +14,16 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::auth;
 use super::models::{self, Invocation, Registry};
 use super::wire::{self, Body, Reply};
+use super::{async_inference, auth, streaming};
 
 #[derive(Clone)]
 pub struct ServerState {
     pub registry: Registry,
     pub require_auth: bool,
+    /// The folder that stands in for S3 (InvokeEndpointAsync input and output).
+    pub s3_root: Arc<PathBuf>,
 }
 
 /// Serves until `shutdown` flips to true; open connections are dropped with the runtime.
@@ -46,8 +50,10 @@ pub async fn bind(host: &str, port: u16) -> std::io::Result<(TcpListener, Socket
     Ok((listener, address))
 }
 
-enum Route {
-    InvokeEndpoint(String),
+enum Operation {
+    Invoke,
+    InvokeWithResponseStream,
+    InvokeAsync,
 }
 
 fn percent_decode(text: &str) -> Option<String> {
@@ -67,14 +73,17 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn route(method: &Method, path: &str) -> Option<Route> {
+fn route(method: &Method, path: &str) -> Option<(Operation, String)> {
     let rest = path.strip_prefix("/endpoints/")?;
     let (name, operation) = rest.rsplit_once('/')?;
     let name = percent_decode(name)?;
-    match (method, operation) {
-        (&Method::POST, "invocations") => Some(Route::InvokeEndpoint(name)),
-        _ => None,
-    }
+    let operation = match (method, operation) {
+        (&Method::POST, "invocations") => Operation::Invoke,
+        (&Method::POST, "invocations-response-stream") => Operation::InvokeWithResponseStream,
+        (&Method::POST, "async-invocations") => Operation::InvokeAsync,
+        _ => return None,
+    };
+    Some((operation, name))
 }
 
 fn unknown_operation() -> Reply {
@@ -86,15 +95,12 @@ fn unknown_operation() -> Reply {
     )
 }
 
-async fn handle(
-    state: ServerState,
-    request: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+async fn handle(state: ServerState, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     Ok(dispatch(state, request).await.into_response())
 }
 
 async fn dispatch(state: ServerState, request: Request<Incoming>) -> Reply {
-    let Some(Route::InvokeEndpoint(name)) = route(request.method(), request.uri().path()) else {
+    let Some((operation, name)) = route(request.method(), request.uri().path()) else {
         return unknown_operation();
     };
     let region = if state.require_auth {
@@ -108,12 +114,7 @@ async fn dispatch(state: ServerState, request: Request<Incoming>) -> Reply {
     let headers: Vec<(String, String)> = request
         .headers()
         .iter()
-        .filter_map(|(key, value)| {
-            value
-                .to_str()
-                .ok()
-                .map(|v| (key.as_str().to_owned(), v.to_owned()))
-        })
+        .filter_map(|(key, value)| value.to_str().ok().map(|v| (key.as_str().to_owned(), v.to_owned())))
         .collect();
     let body = match request.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -122,14 +123,10 @@ async fn dispatch(state: ServerState, request: Request<Incoming>) -> Reply {
     let Some(endpoint) = state.registry.get(&name) else {
         return wire::endpoint_not_found(&name);
     };
-    models::invoke(
-        endpoint,
-        Invocation {
-            endpoint: name,
-            region,
-            headers,
-            body,
-        },
-    )
-    .await
+    let invocation = Invocation { endpoint: name, region, headers, body };
+    match operation {
+        Operation::Invoke => models::invoke(endpoint, invocation).await,
+        Operation::InvokeWithResponseStream => streaming::invoke(endpoint, invocation).await,
+        Operation::InvokeAsync => async_inference::invoke(endpoint, invocation, state.s3_root.clone()).await,
+    }
 }

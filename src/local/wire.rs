@@ -2,12 +2,47 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use http_body_util::Full;
+use hyper::body::{Frame, SizeHint};
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
+use tokio::sync::mpsc;
 
-pub type Body = Full<Bytes>;
+/// Chunks of a streamed body; an `Err` cuts the connection mid-body.
+pub type Chunks = mpsc::Receiver<Result<Bytes, std::io::Error>>;
+
+/// A response body: whole (with Content-Length) or streamed as produced (chunked).
+pub enum Body {
+    Full(Option<Bytes>),
+    Stream(Chunks),
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Body::Stream(chunks) => chunks.poll_recv(cx).map(|chunk| chunk.map(|c| c.map(Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
+            Body::Full(None) => SizeHint::with_exact(0),
+            Body::Stream(_) => SizeHint::default(),
+        }
+    }
+}
 
 pub const ACCOUNT_ID: &str = "123456789012";
 
@@ -47,15 +82,17 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
+    /// When set, the body is streamed from here instead.
+    pub stream: Option<Chunks>,
 }
 
 impl Reply {
     pub fn new(status: StatusCode, body: impl Into<Bytes>) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-        }
+        Self { status, headers: Vec::new(), body: body.into(), stream: None }
+    }
+
+    pub fn streamed(status: StatusCode, chunks: Chunks) -> Self {
+        Self { status, headers: Vec::new(), body: Bytes::new(), stream: Some(chunks) }
     }
 
     /// Adds a header; a value that HTTP cannot carry is dropped rather than sent corrupt.
@@ -67,17 +104,18 @@ impl Reply {
     }
 
     pub fn header_owned(mut self, name: &str, value: &str) -> Self {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
             self.headers.push((name, value));
         }
         self
     }
 
     pub fn into_response(self) -> Response<Body> {
-        let mut response = Response::new(Full::new(self.body));
+        let body = match self.stream {
+            Some(chunks) => Body::Stream(chunks),
+            None => Body::Full(Some(self.body)),
+        };
+        let mut response = Response::new(body);
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         if let Ok(id) = HeaderValue::from_str(&request_id()) {
@@ -108,17 +146,8 @@ pub fn endpoint_not_found(name: &str) -> Reply {
 }
 
 /// What SageMaker answers when the model container returns an error status (424 ModelError).
-pub fn model_error(
-    endpoint: &str,
-    region: &str,
-    original_status: u16,
-    original_message: &str,
-) -> Reply {
-    let side = if original_status < 500 {
-        "client"
-    } else {
-        "server"
-    };
+pub fn model_error(endpoint: &str, region: &str, original_status: u16, original_message: &str) -> Reply {
+    let side = if original_status < 500 { "client" } else { "server" };
     let log_group = format!("/aws/sagemaker/Endpoints/{endpoint}");
     let message = format!(
         "Received {side} error ({original_status}) from primary with message \"{original_message}\". See \
