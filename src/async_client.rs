@@ -36,6 +36,7 @@ impl PyAsyncClient {
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         region_name: Option<String>,
         endpoint_url: Option<String>,
         aws_access_key_id: Option<String>,
@@ -49,6 +50,7 @@ impl PyAsyncClient {
     ) -> PyResult<Self> {
         let _ = api_version; // one API version exists (2017-05-13)
         let state = ClientState::new(
+            py,
             region_name,
             endpoint_url,
             aws_access_key_id,
@@ -127,5 +129,10 @@ impl PyAsyncClient {
 
     fn __repr__(&self) -> String {
         self.state.repr("AsyncClient")
+    }
+
+    /// Pickles the configuration (explicit credentials only if they were given), never connections.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.get().state.reduce(slf.as_any())
     }
 }

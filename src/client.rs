@@ -58,11 +58,14 @@ pub fn client_config(
 pub struct ClientState {
     pub core: Arc<Core>,
     config_object: Option<Py<PyAny>>,
+    /// The constructor's arguments, for pickling: configuration, never connections.
+    init_kwargs: Py<PyDict>,
 }
 
 impl ClientState {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
+        py: Python<'_>,
         region_name: Option<String>,
         endpoint_url: Option<String>,
         aws_access_key_id: Option<String>,
@@ -73,6 +76,16 @@ impl ClientState {
         config: Option<&Bound<'_, PyAny>>,
         use_ssl: bool,
     ) -> PyResult<Self> {
+        let init_kwargs = PyDict::new(py);
+        init_kwargs.set_item("region_name", &region_name)?;
+        init_kwargs.set_item("endpoint_url", &endpoint_url)?;
+        init_kwargs.set_item("aws_access_key_id", &aws_access_key_id)?;
+        init_kwargs.set_item("aws_secret_access_key", &aws_secret_access_key)?;
+        init_kwargs.set_item("aws_session_token", &aws_session_token)?;
+        init_kwargs.set_item("profile_name", &profile_name)?;
+        init_kwargs.set_item("verify", verify)?;
+        init_kwargs.set_item("config", config)?;
+        init_kwargs.set_item("use_ssl", use_ssl)?;
         let mut stored = client_config(
             region_name,
             endpoint_url,
@@ -84,7 +97,19 @@ impl ClientState {
         )?;
         stored.apply_verify(verify)?;
         stored.use_ssl = use_ssl;
-        Ok(Self { core: Core::new(stored), config_object: config.filter(|c| !c.is_none()).map(|c| c.clone().unbind()) })
+        Ok(Self {
+            core: Core::new(stored),
+            config_object: config.filter(|c| !c.is_none()).map(|c| c.clone().unbind()),
+            init_kwargs: init_kwargs.unbind(),
+        })
+    }
+
+    /// `(rebuild, (class, kwargs))`: unpickling constructs a fresh client from the same arguments.
+    pub fn reduce<'py>(&self, slf: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let rebuild = py.import("sagemaker_runtime_rs._pickle")?.getattr("rebuild")?;
+        let args = (slf.get_type(), self.init_kwargs.bind(py).copy()?);
+        Ok(pyo3::types::PyTuple::new(py, [rebuild.into_any(), args.into_pyobject(py)?.into_any()])?.into_any())
     }
 
     pub fn exceptions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -147,6 +172,7 @@ impl PyClient {
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         region_name: Option<String>,
         endpoint_url: Option<String>,
         aws_access_key_id: Option<String>,
@@ -160,6 +186,7 @@ impl PyClient {
     ) -> PyResult<Self> {
         let _ = api_version; // one API version exists (2017-05-13)
         let state = ClientState::new(
+            py,
             region_name,
             endpoint_url,
             aws_access_key_id,
@@ -261,5 +288,10 @@ impl PyClient {
 
     fn __repr__(&self) -> String {
         self.state.repr("Client")
+    }
+
+    /// Pickles the configuration (explicit credentials only if they were given), never connections.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.get().state.reduce(slf.as_any())
     }
 }

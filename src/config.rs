@@ -15,6 +15,7 @@ use pyo3::types::PyDict;
 
 use crate::errors::Error;
 use crate::metadata::CaptureResponse;
+use crate::retry::SageMakerRetryPolicy;
 
 /// botocore's defaults, except the read timeout: AWS advises a socket timeout above the model's 60 s limit.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -62,6 +63,8 @@ pub struct ClientConfig {
     pub user_agent_extra: Option<String>,
     pub verify: Verify,
     pub use_ssl: bool,
+    /// Retry read timeouts and connections lost after the request was sent (the model may run twice).
+    pub retry_sent_requests: bool,
 }
 
 impl Default for ClientConfig {
@@ -79,6 +82,7 @@ impl Default for ClientConfig {
             user_agent_extra: None,
             verify: Verify::Default,
             use_ssl: true,
+            retry_sent_requests: false,
         }
     }
 }
@@ -217,6 +221,9 @@ impl ClientConfig {
         if let Some(value) = config_option(config, "user_agent_extra")? {
             self.user_agent_extra = value.extract()?;
         }
+        if let Some(value) = config_option(config, "retry_sent_requests")? {
+            self.retry_sent_requests = value.is_truthy()?;
+        }
         if let Some(retries) = config_option(config, "retries")? {
             self.apply_retries(&retries)?;
         }
@@ -316,7 +323,9 @@ impl ClientConfig {
         if shared.region().is_none() {
             return Err(Error::NoRegion);
         }
-        let mut service = aws_sdk_sagemakerruntime::config::Builder::from(&shared).interceptor(CaptureResponse);
+        let mut service = aws_sdk_sagemakerruntime::config::Builder::from(&shared)
+            .interceptor(CaptureResponse)
+            .retry_classifier(SageMakerRetryPolicy { retry_sent_requests: self.retry_sent_requests });
         if !self.use_ssl && self.endpoint_url.is_none() && shared.endpoint_url().is_none() {
             service = service.endpoint_url(self.resolved_endpoint_url().unwrap_or_default());
         }

@@ -5,13 +5,13 @@ use std::error::Error as StdError;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sagemakerruntime::error::SdkError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::ConnectorError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 use serde_json::{Map, Value};
 
 use crate::metadata::ResponseMetadata;
+use crate::retry::failed_before_sending;
 
 #[derive(Debug)]
 pub enum Error {
@@ -22,6 +22,10 @@ pub enum Error {
     EndpointConnection {
         url: String,
         detail: String,
+    },
+    /// The connection broke after the request was sent (the model may have run).
+    ConnectionClosed {
+        url: String,
     },
     ConnectTimeout {
         url: String,
@@ -70,12 +74,13 @@ fn modeled_members(code: &str) -> &'static [&'static str] {
     }
 }
 
-/// What the SDK's standard retry strategy retries; when it gives up on one of these, it has used every attempt.
-fn is_retried_by_sdk(status: u16, code: &str) -> bool {
+/// What the retry policy retries (the SDK's standard rules plus ModelNotReadyException).
+fn is_retryable(status: u16, code: &str) -> bool {
     matches!(status, 500 | 502 | 503 | 504)
         || matches!(
             code,
-            "Throttling"
+            "ModelNotReadyException"
+                | "Throttling"
                 | "ThrottlingException"
                 | "ThrottledException"
                 | "RequestThrottledException"
@@ -95,6 +100,11 @@ fn is_retried_by_sdk(status: u16, code: &str) -> bool {
         )
 }
 
+/// botocore's `MaxAttemptsReached`: a retryable error that was still failing on the last allowed attempt.
+fn gave_up(status: u16, code: &str, metadata: &ResponseMetadata) -> bool {
+    is_retryable(status, code) && metadata.attempts >= metadata.max_attempts
+}
+
 /// The reason phrase botocore uses for a generic (non-JSON) 5xx body.
 fn reason_phrase(status: u16) -> &'static str {
     hyper::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
@@ -112,7 +122,7 @@ impl ServiceError {
                 code: status.to_string(),
                 message: reason_phrase(status).to_owned(),
                 modeled: Map::new(),
-                max_attempts_reached: is_retried_by_sdk(status, ""),
+                max_attempts_reached: gave_up(status, "", &metadata),
                 metadata,
                 in_stream: false,
             };
@@ -146,7 +156,7 @@ impl ServiceError {
             .collect();
         Self {
             operation,
-            max_attempts_reached: is_retried_by_sdk(status, &code),
+            max_attempts_reached: gave_up(status, &code, &metadata),
             code,
             message,
             modeled,
@@ -222,9 +232,8 @@ impl Error {
                             Error::ReadTimeout { url }
                         }
                     }
-                    Some(connector) if connector.is_io() || is_connect_failure(connector) => {
-                        Error::EndpointConnection { url, detail }
-                    }
+                    Some(_) if failed_before_sending(&detail) => Error::EndpointConnection { url, detail },
+                    Some(_) => Error::ConnectionClosed { url },
                     _ => Error::HttpClient(detail),
                 }
             }
@@ -238,10 +247,6 @@ impl Error {
             _ => Error::HttpClient(text),
         }
     }
-}
-
-fn is_connect_failure(connector: &ConnectorError) -> bool {
-    chain_text(connector).contains("onnect")
 }
 
 static EXCEPTIONS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -326,6 +331,10 @@ impl Error {
                 kwargs.set_item("endpoint_url", url)?;
                 kwargs.set_item("error", detail)?;
                 ("EndpointConnectionError", kwargs)
+            }
+            Error::ConnectionClosed { url } => {
+                kwargs.set_item("endpoint_url", url)?;
+                ("ConnectionClosedError", kwargs)
             }
             Error::ConnectTimeout { url } => {
                 kwargs.set_item("endpoint_url", url)?;

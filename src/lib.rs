@@ -13,6 +13,7 @@ mod metadata;
 mod operations;
 mod request;
 mod response;
+mod retry;
 mod runtime;
 
 /// Large payloads: glibc's allocator page-faults on every fresh 1 MiB buffer (PERF-NOTES.md).

@@ -22,6 +22,8 @@ pub struct ResponseMetadata {
     pub attempts: u32,
     /// The URL of the last request, for transport error messages.
     pub url: String,
+    /// The most attempts the retry strategy allows (to tell "gave up after the last attempt").
+    pub max_attempts: u32,
 }
 
 impl ResponseMetadata {
@@ -61,6 +63,10 @@ fn attempts(cfg: &ConfigBag) -> u32 {
     cfg.load::<RequestAttempts>().map(|a| a.attempts()).unwrap_or(1)
 }
 
+fn max_attempts(cfg: &ConfigBag) -> u32 {
+    cfg.load::<aws_smithy_types::retry::RetryConfig>().map(|r| r.max_attempts()).unwrap_or(1)
+}
+
 #[derive(Debug)]
 pub struct CaptureResponse;
 
@@ -77,9 +83,11 @@ impl Intercept for CaptureResponse {
     ) -> Result<(), BoxError> {
         let url = context.request().uri().to_owned();
         let attempts = attempts(cfg);
+        let max_attempts = max_attempts(cfg);
         with_slot(|slot| {
             slot.url = url;
             slot.attempts = attempts;
+            slot.max_attempts = max_attempts;
             slot.status = 0;
             slot.headers.clear();
         });

@@ -12,7 +12,8 @@ DEFAULT_MAX_POOL_CONNECTIONS = 10
 class Config:
     """Client options with botocore's names: connect_timeout and read_timeout (seconds), retries
     (``{"max_attempts": retries, "total_max_attempts": attempts, "mode": "standard" | "adaptive" | "legacy"}``),
-    max_pool_connections, user_agent_extra, region_name."""
+    max_pool_connections, user_agent_extra, region_name; and ``retry_sent_requests`` (default False): also retry
+    read timeouts and connections lost after the request was sent, which may run the model twice."""
 
     def __init__(
         self,
@@ -23,6 +24,7 @@ class Config:
         retries: dict[str, Any] | None = None,
         max_pool_connections: int | None = None,
         user_agent_extra: str | None = None,
+        retry_sent_requests: bool | None = None,
     ) -> None:
         given = {
             "region_name": region_name,
@@ -31,6 +33,7 @@ class Config:
             "retries": retries,
             "max_pool_connections": max_pool_connections,
             "user_agent_extra": user_agent_extra,
+            "retry_sent_requests": retry_sent_requests,
         }
         # Same attribute as botocore's Config: what the user set, as opposed to defaults.
         self._user_provided_options = {key: value for key, value in given.items() if value is not None}
@@ -42,6 +45,7 @@ class Config:
             DEFAULT_MAX_POOL_CONNECTIONS if max_pool_connections is None else max_pool_connections
         )
         self.user_agent_extra = user_agent_extra
+        self.retry_sent_requests = bool(retry_sent_requests)
 
     def merge(self, other: Config) -> Config:
         """A new Config with `other`'s explicitly set options over this one's, as botocore's Config.merge."""

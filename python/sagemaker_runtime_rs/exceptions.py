@@ -108,6 +108,12 @@ class EndpointConnectionError(*_bases("EndpointConnectionError", ConnectionError
     fmt = 'Could not connect to the endpoint URL: "{endpoint_url}"'
 
 
+class ConnectionClosedError(*_bases("ConnectionClosedError", HTTPClientError, builtins.ConnectionError)):  # type: ignore[misc]
+    """The connection broke after the request was sent: the model may have run. Not retried by default."""
+
+    fmt = 'Connection was closed before we received a valid response from endpoint URL: "{endpoint_url}".'
+
+
 class ConnectTimeoutError(*_bases("ConnectTimeoutError", ConnectionError, TimeoutError)):  # type: ignore[misc]
     """The connection was not established within connect_timeout (also a builtin TimeoutError)."""
 
@@ -230,6 +236,7 @@ __all__ = [
     "ClientError",
     "ClientExceptions",
     "ConnectTimeoutError",
+    "ConnectionClosedError",
     "ConnectionError",
     "EndpointConnectionError",
     "EventStreamError",

@@ -279,6 +279,44 @@ class LocalServer:
         """How many requests reached the model of `name`."""
         return self._server.invocations(name)
 
+    def inject_faults(
+        self,
+        *,
+        service_unavailable: float = 0.0,
+        model_not_ready: float = 0.0,
+        latency: float = 0.0,
+        latency_seconds: float = 0.0,
+        reset: float = 0.0,
+        truncate: float = 0.0,
+        seed: int = 1,
+        track_inference_ids: bool = False,
+    ) -> None:
+        """Makes InvokeEndpoint misbehave at the given rates (0 to 1), drawn from a seeded generator:
+        503 ServiceUnavailable or 429 ModelNotReadyException instead of running the model; extra latency; the
+        connection dropped after the model ran (`reset`); an answer cut off halfway (`truncate`). With
+        `track_inference_ids`, requests are counted per InferenceId (see `requests_by_inference_id`)."""
+        self._server.set_faults(
+            service_unavailable,
+            model_not_ready,
+            latency,
+            latency_seconds,
+            reset,
+            truncate,
+            seed,
+            track_inference_ids,
+        )
+
+    def clear_faults(self) -> None:
+        self._server.clear_faults()
+
+    def fault_counts(self) -> dict[str, int]:
+        """Faults injected so far, by kind."""
+        return dict(self._server.fault_counts()[0])
+
+    def requests_by_inference_id(self) -> dict[str, int]:
+        """With fault tracking: how many requests (retries included) arrived for each InferenceId."""
+        return dict(self._server.fault_counts()[1])
+
     def disconnects(self, name: str) -> int:
         """How many requests for `name` ended with the client gone before the answer was complete."""
         return self._server.disconnects(name)

@@ -3,6 +3,7 @@
 mod async_inference;
 mod auth;
 mod events;
+mod faults;
 mod models;
 mod server;
 mod streaming;
@@ -10,7 +11,7 @@ mod wire;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
@@ -32,6 +33,7 @@ pub struct PyLocalServer {
     requested_port: u16,
     require_auth: bool,
     s3_root: Arc<PathBuf>,
+    faults: Arc<RwLock<Option<Arc<faults::Faults>>>>,
     registry: Registry,
     running: Mutex<Option<Running>>,
 }
@@ -51,6 +53,7 @@ impl PyLocalServer {
             requested_port: port,
             require_auth,
             s3_root: Arc::new(s3_root),
+            faults: Arc::default(),
             registry: Registry::default(),
             running: Mutex::new(None),
         }
@@ -77,6 +80,7 @@ impl PyLocalServer {
             registry: self.registry.clone(),
             require_auth: self.require_auth,
             s3_root: self.s3_root.clone(),
+            faults: self.faults.clone(),
         };
         runtime.spawn(server::serve(listener, state, receiver));
         *running = Some(Running { runtime, shutdown, port: address.port() });
@@ -126,6 +130,62 @@ impl PyLocalServer {
 
     fn endpoint_names(&self) -> Vec<String> {
         self.registry.names()
+    }
+
+    /// Injects faults into InvokeEndpoint at the given rates (0 to 1); replaces earlier settings.
+    #[pyo3(signature = (
+        service_unavailable=0.0, model_not_ready=0.0, latency=0.0, latency_seconds=0.0, reset=0.0, truncate=0.0,
+        seed=1, track_inference_ids=false
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn set_faults(
+        &self,
+        service_unavailable: f64,
+        model_not_ready: f64,
+        latency: f64,
+        latency_seconds: f64,
+        reset: f64,
+        truncate: f64,
+        seed: u64,
+        track_inference_ids: bool,
+    ) -> PyResult<()> {
+        let rates = [service_unavailable, model_not_ready, latency, reset, truncate];
+        if rates.iter().any(|r| !(0.0..=1.0).contains(r)) || !(latency_seconds.is_finite() && latency_seconds >= 0.0) {
+            return Err(PyValueError::new_err("fault rates must be between 0 and 1, latency_seconds non-negative"));
+        }
+        let rates = faults::FaultRates {
+            service_unavailable,
+            model_not_ready,
+            latency,
+            latency_duration: Duration::from_secs_f64(latency_seconds),
+            reset,
+            truncate,
+        };
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(faults::Faults::new(rates, seed, track_inference_ids)));
+        Ok(())
+    }
+
+    fn clear_faults(&self) {
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Faults injected so far, by kind; with tracking, requests seen per inference id.
+    fn fault_counts(&self) -> (std::collections::HashMap<&'static str, u64>, std::collections::HashMap<String, u64>) {
+        let mut counts = std::collections::HashMap::new();
+        let mut seen = std::collections::HashMap::new();
+        if let Some(faults) = self.faults.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let c = &faults.counters;
+            counts.insert("service_unavailable", c.service_unavailable.load(Ordering::Relaxed));
+            counts.insert("model_not_ready", c.model_not_ready.load(Ordering::Relaxed));
+            counts.insert("latency", c.latency.load(Ordering::Relaxed));
+            counts.insert("reset", c.reset.load(Ordering::Relaxed));
+            counts.insert("truncate", c.truncate.load(Ordering::Relaxed));
+            if let Some(tracked) = &faults.seen {
+                seen = tracked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            }
+        }
+        (counts, seen)
     }
 
     /// How many requests for `name` ended with the client gone before the answer was complete.

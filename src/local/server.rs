@@ -1,9 +1,8 @@
 //! The HTTP/1.1 server: accept loop, routing, request reading.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -14,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::faults::Faults;
 use super::models::{self, Invocation, Registry};
 use super::wire::{self, Body, Reply};
 use super::{async_inference, auth, streaming};
@@ -24,6 +24,7 @@ pub struct ServerState {
     pub require_auth: bool,
     /// The folder that stands in for S3 (InvokeEndpointAsync input and output).
     pub s3_root: Arc<PathBuf>,
+    pub faults: Arc<RwLock<Option<Arc<Faults>>>>,
 }
 
 /// Serves until `shutdown` flips to true; open connections are dropped with the runtime.
@@ -95,18 +96,79 @@ fn unknown_operation() -> Reply {
     )
 }
 
-async fn handle(state: ServerState, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    Ok(dispatch(state, request).await.into_response())
+/// What the server does with a request: answer it, or (an injected fault) drop the connection.
+enum Outcome {
+    Reply(Reply),
+    Reset,
 }
 
-async fn dispatch(state: ServerState, request: Request<Incoming>) -> Reply {
+async fn handle(state: ServerState, request: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
+    match dispatch(state, request).await {
+        Outcome::Reply(reply) => Ok(reply.into_response()),
+        Outcome::Reset => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected connection reset")),
+    }
+}
+
+fn service_error(status: StatusCode, code: &str, message: &str) -> Reply {
+    wire::error(
+        status,
+        code,
+        "http://internal.amazon.com/coral/com.amazon.sagemaker/",
+        serde_json::json!({ "message": message }),
+    )
+}
+
+/// Announces the full length, sends half, then breaks the connection.
+fn truncated(reply: Reply) -> Reply {
+    let (sender, chunks) = tokio::sync::mpsc::channel(2);
+    let half = reply.body.slice(..reply.body.len() / 2);
+    let length = reply.body.len().to_string();
+    let _ = sender.try_send(Ok(half));
+    let _ = sender.try_send(Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "injected truncation")));
+    let mut cut = Reply::streamed(reply.status, chunks);
+    cut.headers = reply.headers;
+    cut.header_owned("content-length", &length)
+}
+
+/// InvokeEndpoint through the fault plan, when faults are configured.
+async fn invoke_with_faults(faults: &Faults, endpoint: Arc<models::Endpoint>, invocation: Invocation) -> Outcome {
+    faults.record(invocation.header("x-amzn-sagemaker-inference-id"));
+    let plan = faults.plan();
+    if plan.service_unavailable {
+        return Outcome::Reply(service_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "injected: service unavailable",
+        ));
+    }
+    if plan.model_not_ready {
+        return Outcome::Reply(service_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ModelNotReadyException",
+            "injected: model not ready",
+        ));
+    }
+    if let Some(delay) = plan.delay {
+        tokio::time::sleep(delay).await;
+    }
+    let reply = models::invoke(endpoint, invocation).await;
+    if plan.reset {
+        Outcome::Reset
+    } else if plan.truncate {
+        Outcome::Reply(truncated(reply))
+    } else {
+        Outcome::Reply(reply)
+    }
+}
+
+async fn dispatch(state: ServerState, request: Request<Incoming>) -> Outcome {
     let Some((operation, name)) = route(request.method(), request.uri().path()) else {
-        return unknown_operation();
+        return Outcome::Reply(unknown_operation());
     };
     let region = if state.require_auth {
         match auth::check(request.headers()) {
             Ok(scope) => scope.region,
-            Err(reply) => return reply,
+            Err(reply) => return Outcome::Reply(reply),
         }
     } else {
         "us-east-1".to_owned()
@@ -118,15 +180,17 @@ async fn dispatch(state: ServerState, request: Request<Incoming>) -> Reply {
         .collect();
     let body = match request.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return Reply::new(StatusCode::BAD_REQUEST, "request body could not be read"),
+        Err(_) => return Outcome::Reply(Reply::new(StatusCode::BAD_REQUEST, "request body could not be read")),
     };
     let Some(endpoint) = state.registry.get(&name) else {
-        return wire::endpoint_not_found(&name);
+        return Outcome::Reply(wire::endpoint_not_found(&name));
     };
     let invocation = Invocation { endpoint: name, region, headers, body };
-    match operation {
-        Operation::Invoke => models::invoke(endpoint, invocation).await,
-        Operation::InvokeWithResponseStream => streaming::invoke(endpoint, invocation).await,
-        Operation::InvokeAsync => async_inference::invoke(endpoint, invocation, state.s3_root.clone()).await,
-    }
+    let faults = state.faults.read().unwrap_or_else(|p| p.into_inner()).clone();
+    Outcome::Reply(match (operation, faults) {
+        (Operation::Invoke, Some(faults)) => return invoke_with_faults(&faults, endpoint, invocation).await,
+        (Operation::Invoke, None) => models::invoke(endpoint, invocation).await,
+        (Operation::InvokeWithResponseStream, _) => streaming::invoke(endpoint, invocation).await,
+        (Operation::InvokeAsync, _) => async_inference::invoke(endpoint, invocation, state.s3_root.clone()).await,
+    })
 }
