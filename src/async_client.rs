@@ -8,7 +8,7 @@ use crate::convert::{ready, Converted};
 use crate::errors::Error;
 use crate::operations;
 use crate::response::Face;
-use crate::{request, runtime};
+use crate::{batch, request, runtime};
 
 /// A boto3-compatible SageMaker Runtime client for asyncio (aiobotocore's method names, awaited).
 #[pyclass(name = "AsyncClient", module = "sagemaker_runtime_rs", frozen, subclass)]
@@ -99,6 +99,22 @@ impl PyAsyncClient {
         let request = request_for(py, &request::INVOKE_ENDPOINT_ASYNC, args, kwargs)?;
         let core = self.state.core.clone();
         runtime::future_into_py(py, async move { Converted(operations::invoke_endpoint_async(core, request).await) })
+    }
+
+    /// `await client.invoke_endpoint_many(requests, ...)`: as Client.invoke_endpoint_many, without blocking
+    /// the event loop; bodies are async (`await body.read()`).
+    #[pyo3(signature = (requests, *, max_concurrency=64, return_exceptions=false, progress=false))]
+    fn invoke_endpoint_many<'py>(
+        &self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyAny>,
+        max_concurrency: usize,
+        return_exceptions: bool,
+        progress: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (source, options) = batch::prepare(requests, max_concurrency, return_exceptions, progress, true)?;
+        let core = self.state.core.clone();
+        runtime::future_into_py(py, async move { batch::Finished(batch::run(core, source, options).await) })
     }
 
     #[getter]

@@ -8,9 +8,10 @@ use pyo3::types::{PyDict, PyTuple};
 
 use crate::config::{ClientConfig, Secret, StaticCredentials};
 use crate::convert::Converted;
+use crate::convert::ToPython;
 use crate::operations::{self, Core, Request};
 use crate::response::Face;
-use crate::{request, runtime};
+use crate::{batch, request, runtime};
 
 /// Builds the stored configuration from boto3's constructor arguments.
 #[allow(clippy::too_many_arguments)]
@@ -236,6 +237,23 @@ impl PyClient {
         let request = request_for(py, &request::INVOKE_ENDPOINT_ASYNC, args, kwargs)?;
         let outcome = runtime::block_on(py, operations::invoke_endpoint_async(self.state.core.clone(), request))?;
         Converted(outcome).into_bound(py)
+    }
+
+    /// Runs many invoke_endpoint calls concurrently: `requests` is any iterable of keyword-argument dicts,
+    /// consumed lazily; returns the responses in input order. With `return_exceptions`, a failed call's
+    /// exception takes its place in the list; otherwise the first failure is raised and the rest cancelled.
+    #[pyo3(signature = (requests, *, max_concurrency=64, return_exceptions=false, progress=false))]
+    fn invoke_endpoint_many<'py>(
+        &self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyAny>,
+        max_concurrency: usize,
+        return_exceptions: bool,
+        progress: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (source, options) = batch::prepare(requests, max_concurrency, return_exceptions, progress, false)?;
+        let finished = runtime::block_on(py, batch::run(self.state.core.clone(), source, options))?;
+        batch::Finished(finished).to_python(py)
     }
 
     /// The exception classes, as `client.exceptions.ModelError` in boto3.

@@ -1,6 +1,8 @@
 use pyo3::prelude::*;
 
 mod async_client;
+mod batch;
+mod bench;
 mod body;
 mod client;
 mod config;
@@ -28,6 +30,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<event_stream::PyAsyncEventStream>()?;
     m.add_class::<event_stream::PyStreamIterator>()?;
     m.add_class::<convert::Ready>()?;
+    m.add_function(wrap_pyfunction!(bench::_build_profile, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::_bench_raw_http, m)?)?;
     m.add_class::<body::PyStreamingBody>()?;
     m.add_class::<body::ChunkIterator>()?;
     m.add_class::<local::PyLocalServer>()?;

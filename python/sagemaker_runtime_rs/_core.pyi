@@ -1,6 +1,6 @@
 """Native module: the client, the response body and the local server's engine."""
 
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from typing import Any, final
 
 from typing_extensions import Self, disjoint_base
@@ -18,6 +18,8 @@ __all__ = [
     "StreamIterator",
     "StreamingBody",
     "_LocalServer",
+    "_bench_raw_http",
+    "_build_profile",
 ]
 
 @disjoint_base
@@ -44,6 +46,15 @@ class Client:
         """InvokeEndpointWithResponseStream: `Body` is an EventStream."""
     def invoke_endpoint_async(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """InvokeEndpointAsync (S3-based): InferenceId, OutputLocation, FailureLocation."""
+    def invoke_endpoint_many(
+        self,
+        requests: Iterable[dict[str, Any]],
+        *,
+        max_concurrency: int = 64,
+        return_exceptions: bool = False,
+        progress: bool = False,
+    ) -> list[Any]:
+        """Many invoke_endpoint calls, concurrently; results in input order."""
     @property
     def exceptions(self) -> ClientExceptions: ...
     @property
@@ -81,6 +92,14 @@ class AsyncClient:
         self, *args: Any, **kwargs: Any
     ) -> Awaitable[dict[str, Any]]: ...
     def invoke_endpoint_async(self, *args: Any, **kwargs: Any) -> Awaitable[dict[str, Any]]: ...
+    def invoke_endpoint_many(
+        self,
+        requests: Iterable[dict[str, Any]],
+        *,
+        max_concurrency: int = 64,
+        return_exceptions: bool = False,
+        progress: bool = False,
+    ) -> Awaitable[list[Any]]: ...
     @property
     def exceptions(self) -> ClientExceptions: ...
     @property
@@ -180,3 +199,9 @@ class _LocalServer:
     ) -> None: ...
     def clear_faults(self) -> None: ...
     def fault_counts(self) -> tuple[dict[str, int], dict[str, int]]: ...
+
+def _build_profile() -> str:
+    """The cargo profile that built this extension."""
+
+def _bench_raw_http(url: str, path: str, body: bytes, requests: int, concurrency: int) -> float:
+    """Seconds for `requests` unsigned POSTs over `concurrency` connections with a bare hyper client."""

@@ -1,0 +1,198 @@
+//! invoke_endpoint_many: many InvokeEndpoint calls run concurrently on the runtime, inputs pulled lazily from
+//! any Python iterable (a generator of a million requests is never materialized), results in input order.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use tokio::task::JoinSet;
+
+use crate::convert::ToPython;
+use crate::errors::Error;
+use crate::operations::{self, Core, InvokeEndpointResponse, Request};
+use crate::request;
+use crate::response::Face;
+
+pub struct BatchOptions {
+    pub max_concurrency: usize,
+    pub return_exceptions: bool,
+    pub progress: Option<Progress>,
+    pub asynchronous: bool,
+}
+
+/// A progress bar (tqdm when installed); closed when the batch ends, however it ends.
+pub struct Progress(Py<PyAny>);
+
+impl Progress {
+    fn advance(&self) -> PyResult<()> {
+        Python::attach(|py| self.0.bind(py).call_method1("update", (1,)).map(drop))
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        Python::attach(|py| {
+            let _ = self.0.bind(py).call_method0("close");
+        });
+    }
+}
+
+/// Checks the arguments and sets up the source and options of a batch.
+pub fn prepare(
+    requests: &Bound<'_, PyAny>,
+    max_concurrency: usize,
+    return_exceptions: bool,
+    progress: bool,
+    asynchronous: bool,
+) -> PyResult<(Source, BatchOptions)> {
+    if max_concurrency == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err("max_concurrency must be at least 1"));
+    }
+    let progress = if progress {
+        let total = requests.len().ok();
+        let bar = requests.py().import("sagemaker_runtime_rs._progress")?.getattr("progress_bar")?.call1((total,))?;
+        Some(Progress(bar.unbind()))
+    } else {
+        None
+    };
+    let source = Source::new(requests)?;
+    Ok((source, BatchOptions { max_concurrency, return_exceptions, progress, asynchronous }))
+}
+
+/// Where the batch's requests come from: a Python iterator of kwargs dicts.
+pub struct Source {
+    iterator: Py<PyAny>,
+    exhausted: bool,
+}
+
+impl Source {
+    pub fn new(requests: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self { iterator: requests.try_iter()?.into_any().unbind(), exhausted: false })
+    }
+
+    /// Up to `count` more requests, each validated; an invalid one is its ParamValidationError.
+    fn pull(&mut self, py: Python<'_>, count: usize) -> PyResult<Vec<PyResult<Request>>> {
+        let iterator = self.iterator.bind(py);
+        let mut pulled = Vec::with_capacity(count);
+        while pulled.len() < count {
+            let Some(item) = iterator.call_method0("__next__").map(Some).or_else(|err| {
+                if err.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            })?
+            else {
+                self.exhausted = true;
+                break;
+            };
+            let kwargs = item.cast::<PyDict>().map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err(format!(
+                    "invoke_endpoint_many takes an iterable of keyword-argument dicts, got {}",
+                    item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                ))
+            })?;
+            let args = PyTuple::empty(py);
+            pulled.push(request::parse(py, &request::INVOKE_ENDPOINT, &args, Some(kwargs)).map(Request::from_params));
+        }
+        Ok(pulled)
+    }
+}
+
+pub enum Outcome {
+    Done(InvokeEndpointResponse),
+    Failed(Error),
+    Invalid(PyErr),
+}
+
+/// The batch's results in input order; on the first failure without `return_exceptions`, that failure
+/// (in-flight calls are aborted when the task set is dropped).
+pub struct Results {
+    outcomes: Vec<Outcome>,
+    asynchronous: bool,
+}
+
+pub enum Abort {
+    Call(Error),
+    Python(PyErr),
+}
+
+pub async fn run(core: Arc<Core>, mut source: Source, options: BatchOptions) -> Result<Results, Abort> {
+    let limit = options.max_concurrency.max(1);
+    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+    let mut in_flight = JoinSet::new();
+    loop {
+        let room = limit.saturating_sub(in_flight.len());
+        if room > 0 && !source.exhausted {
+            let pulled = Python::attach(|py| source.pull(py, room)).map_err(Abort::Python)?;
+            for item in pulled {
+                let index = outcomes.len();
+                outcomes.push(None);
+                match item {
+                    Ok(request) => {
+                        let core = core.clone();
+                        in_flight.spawn(async move { (index, operations::invoke_endpoint(core, request).await) });
+                    }
+                    Err(invalid) if options.return_exceptions => outcomes[index] = Some(Outcome::Invalid(invalid)),
+                    Err(invalid) => return Err(Abort::Python(invalid)),
+                }
+            }
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            if source.exhausted {
+                break;
+            }
+            continue;
+        };
+        let (index, result) = joined.map_err(|e| Abort::Call(Error::HttpClient(format!("batch task failed: {e}"))))?;
+        outcomes[index] = Some(match result {
+            Ok(response) => Outcome::Done(response),
+            Err(error) if options.return_exceptions => Outcome::Failed(error),
+            Err(error) => return Err(Abort::Call(error)),
+        });
+        if let Some(progress) = &options.progress {
+            progress.advance().map_err(Abort::Python)?;
+        }
+    }
+    let outcomes = outcomes.into_iter().flatten().collect();
+    Ok(Results { outcomes, asynchronous: options.asynchronous })
+}
+
+impl ToPython for Results {
+    fn to_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        let list = PyList::empty(py);
+        for outcome in self.outcomes {
+            match outcome {
+                Outcome::Done(response) => {
+                    list.append(Face { value: response, asynchronous: self.asynchronous }.to_python(py)?)?
+                }
+                Outcome::Failed(error) => list.append(error.into_pyerr(py).into_value(py))?,
+                Outcome::Invalid(error) => list.append(error.into_value(py))?,
+            }
+        }
+        Ok(list.into_any())
+    }
+}
+
+/// A batch's end result as Python sees it: the list, or the exception that stopped it.
+pub struct Finished(pub Result<Results, Abort>);
+
+impl ToPython for Finished {
+    fn to_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        match self.0 {
+            Ok(results) => results.to_python(py),
+            Err(Abort::Call(error)) => Err(error.into_pyerr(py)),
+            Err(Abort::Python(error)) => Err(error),
+        }
+    }
+}
+
+impl<'py> IntoPyObject<'py> for Finished {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.to_python(py)
+    }
+}
