@@ -8,7 +8,7 @@ use crate::convert::{ready, Converted};
 use crate::errors::Error;
 use crate::operations;
 use crate::response::Face;
-use crate::{batch, request, runtime};
+use crate::{asyncio_bridge, batch, request};
 
 /// A boto3-compatible SageMaker Runtime client for asyncio (aiobotocore's method names, awaited).
 #[pyclass(name = "AsyncClient", module = "sagemaker_runtime_rs", frozen, subclass)]
@@ -24,7 +24,7 @@ where
     T: Send + 'static,
     Face<T>: crate::convert::ToPython,
 {
-    runtime::future_into_py(py, async move { Converted(future.await.map(|value| Face { value, asynchronous: true })) })
+    asyncio_bridge::future_into_py(py, async move { Converted(future.await.map(|value| Face { value, asynchronous: true })) })
 }
 
 #[pymethods]
@@ -98,7 +98,7 @@ impl PyAsyncClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = request_for(py, &request::INVOKE_ENDPOINT_ASYNC, args, kwargs)?;
         let core = self.state.core.clone();
-        runtime::future_into_py(py, async move { Converted(operations::invoke_endpoint_async(core, request).await) })
+        asyncio_bridge::future_into_py(py, async move { Converted(operations::invoke_endpoint_async(core, request).await) })
     }
 
     /// `await client.invoke_endpoint_many(requests, ...)`: as Client.invoke_endpoint_many, without blocking
@@ -114,7 +114,7 @@ impl PyAsyncClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (source, options) = batch::prepare(requests, max_concurrency, return_exceptions, progress, true)?;
         let core = self.state.core.clone();
-        runtime::future_into_py(py, async move { batch::Finished(batch::run(core, source, options).await) })
+        asyncio_bridge::future_into_py(py, async move { batch::Finished(batch::run(core, source, options).await) })
     }
 
     #[getter]

@@ -19,7 +19,7 @@ use crate::convert::{Converted, ToPython};
 use crate::errors::{Error, ServiceError};
 use crate::lines::{LineSplitter, SseParser, TooLong, DEFAULT_MAX_LINE_BYTES};
 use crate::metadata::ResponseMetadata;
-use crate::runtime;
+use crate::{asyncio_bridge, runtime};
 
 const OPERATION: &str = "InvokeEndpointWithResponseStream";
 
@@ -275,7 +275,7 @@ fn blocking_step(py: Python<'_>, producer: Producer) -> PyResult<Bound<'_, PyAny
 }
 
 fn awaitable_step(py: Python<'_>, producer: Producer) -> PyResult<Bound<'_, PyAny>> {
-    runtime::future_into_py(py, async move { Converted(producer.step(true).await) })
+    asyncio_bridge::future_into_py(py, async move { Converted(producer.step(true).await) })
 }
 
 #[pymethods]

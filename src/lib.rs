@@ -1,6 +1,7 @@
 use pyo3::prelude::*;
 
 mod async_client;
+mod asyncio_bridge;
 mod batch;
 mod bench;
 mod body;
@@ -30,6 +31,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<event_stream::PyAsyncEventStream>()?;
     m.add_class::<event_stream::PyStreamIterator>()?;
     m.add_class::<convert::Ready>()?;
+    m.add_class::<asyncio_bridge::LoopBridge>()?;
+    m.add_class::<asyncio_bridge::CancelOnDone>()?;
     m.add_function(wrap_pyfunction!(bench::_build_profile, m)?)?;
     m.add_function(wrap_pyfunction!(bench::_bench_raw_http, m)?)?;
     m.add_class::<body::PyStreamingBody>()?;
