@@ -6,6 +6,7 @@ mod events;
 mod faults;
 mod models;
 mod server;
+mod sigv4;
 mod streaming;
 mod wire;
 
@@ -34,6 +35,7 @@ pub struct PyLocalServer {
     require_auth: bool,
     s3_root: Arc<PathBuf>,
     faults: Arc<RwLock<Option<Arc<faults::Faults>>>>,
+    credentials: Arc<RwLock<Option<Arc<sigv4::KeyMap>>>>,
     registry: Registry,
     running: Mutex<Option<Running>>,
 }
@@ -54,9 +56,17 @@ impl PyLocalServer {
             require_auth,
             s3_root: Arc::new(s3_root),
             faults: Arc::default(),
+            credentials: Arc::default(),
             registry: Registry::default(),
             running: Mutex::new(None),
         }
+    }
+
+    /// Strict mode: verifies every request's SigV4 signature with these keys (access key id -> secret);
+    /// implies `require_auth`. None turns it off.
+    #[pyo3(signature = (credentials=None))]
+    fn set_credentials(&self, credentials: Option<std::collections::HashMap<String, String>>) {
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = credentials.map(Arc::new);
     }
 
     /// Binds and starts serving in background threads; returns the port (useful with port 0).
@@ -81,6 +91,7 @@ impl PyLocalServer {
             require_auth: self.require_auth,
             s3_root: self.s3_root.clone(),
             faults: self.faults.clone(),
+            credentials: self.credentials.clone(),
         };
         runtime.spawn(server::serve(listener, state, receiver));
         *running = Some(Running { runtime, shutdown, port: address.port() });
