@@ -252,9 +252,11 @@ class LocalServer:
         require_auth: bool = True,
         s3_root: str | Path | None = None,
         credentials: Mapping[str, str] | None = None,
+        tls: tuple[str | Path, str | Path] | None = None,
     ) -> None:
         """`credentials` ({access key id: secret}) turns on strict mode: every request's SigV4 signature is
-        verified with those keys, as AWS does (it implies `require_auth`)."""
+        verified with those keys, as AWS does (it implies `require_auth`). `tls` is (certificate chain PEM, private
+        key PEM): the server then speaks HTTPS, and clients must trust the certificate (`verify=` a CA bundle)."""
         if credentials is not None:
             if not require_auth:
                 raise ValueError(
@@ -265,7 +267,8 @@ class LocalServer:
         self.s3_root = (
             Path(s3_root) if s3_root is not None else Path(tempfile.mkdtemp(prefix="sagemaker-local-s3-"))
         )
-        self._server = _LocalServer(host, port, require_auth, str(self.s3_root))
+        files = (str(tls[0]), str(tls[1])) if tls is not None else None
+        self._server = _LocalServer(host, port, require_auth, str(self.s3_root), files)
         self._credentials = dict(credentials) if credentials is not None else None
         if self._credentials is not None:
             self._server.set_credentials(self._credentials)
@@ -385,7 +388,8 @@ class LocalServer:
     @property
     def url(self) -> str:
         host = self._server.host
-        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+        scheme = "https" if self._server.tls else "http"
+        return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
     def client_kwargs(self) -> dict[str, str]:
         """Arguments that point a client (ours or boto3's) at this server; in strict mode, with its first key."""

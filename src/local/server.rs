@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -13,12 +13,16 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use super::faults::Faults;
 use super::models::{self, Invocation, Registry};
 use super::sigv4::{self, KeyMap};
 use super::wire::{self, Body, Reply};
 use super::{async_inference, auth, streaming};
+
+/// A client that connects and never finishes the TLS handshake must not hold a task forever.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct ServerState {
@@ -29,6 +33,8 @@ pub struct ServerState {
     pub faults: Arc<RwLock<Option<Arc<Faults>>>>,
     /// Strict mode when set: every request's SigV4 signature is verified with these keys.
     pub credentials: Arc<RwLock<Option<Arc<KeyMap>>>>,
+    /// HTTPS when set.
+    pub tls: Option<TlsAcceptor>,
 }
 
 /// Serves until `shutdown` flips to true; open connections are dropped with the runtime.
@@ -40,8 +46,22 @@ pub async fn serve(listener: TcpListener, state: ServerState, mut shutdown: watc
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 tokio::spawn(async move {
+                    let tls = state.tls.clone();
                     let service = service_fn(move |request| handle(state.clone(), request));
-                    let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+                    let mut http = http1::Builder::new();
+                    http.keep_alive(true);
+                    match tls {
+                        Some(acceptor) => {
+                            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                            else {
+                                return;
+                            };
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
                 });
             }
             _ = shutdown.changed() => break,
