@@ -1,11 +1,16 @@
-"""HTTPS: the local server over TLS, verified by the client against a CA bundle."""
+"""HTTPS: the local server over TLS, certificate verification in the client, SSLError as botocore raises it."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sagemaker_runtime_rs as smr
 from sagemaker_runtime_rs import exceptions
 from sagemaker_runtime_rs.local import LocalServer
 
@@ -40,6 +45,24 @@ def test_url_is_https(https):
     assert https.url == f"https://127.0.0.1:{https.port}"
 
 
+def test_default_verification_refuses_an_untrusted_certificate(https):
+    client = https.client()
+    with pytest.raises(exceptions.SSLError) as raised:
+        client.invoke_endpoint(EndpointName="echo", Body=b"x")
+    error = raised.value
+    assert isinstance(error, exceptions.ConnectionError)
+    assert isinstance(error, ConnectionError)  # the builtin
+    assert str(error).startswith(f"SSL validation failed for {https.url}/endpoints/echo/invocations ")
+    assert "certificate" in str(error)
+    assert https.invocations("echo") == 0
+
+
+def test_ssl_error_is_botocores(https):
+    botocore_exceptions = pytest.importorskip("botocore.exceptions")
+    with pytest.raises(botocore_exceptions.SSLError):
+        https.client().invoke_endpoint(EndpointName="echo", Body=b"x")
+
+
 def test_verify_with_the_ca_bundle_works(https, files):
     client = https.client(verify=str(files.ca))
     assert client.invoke_endpoint(EndpointName="upper", Body=b"tls")["Body"].read() == b"TLS"
@@ -60,6 +83,29 @@ def test_aws_ca_bundle_works(https, files, monkeypatch):
     assert client.invoke_endpoint(EndpointName="echo", Body=b"env")["Body"].read() == b"env"
 
 
+def test_async_client(https, files):
+    async def main() -> tuple[bytes, type]:
+        async with smr.AsyncClient(**https.client_kwargs(), verify=str(files.ca)) as trusting:
+            body = await (await trusting.invoke_endpoint(EndpointName="echo", Body=b"a"))["Body"].read()
+        async with smr.AsyncClient(**https.client_kwargs()) as default:
+            try:
+                await default.invoke_endpoint(EndpointName="echo", Body=b"a")
+            except Exception as error:
+                return body, type(error)
+        return body, type(None)
+
+    assert asyncio.run(main()) == (b"a", exceptions.SSLError)
+
+
+def test_a_certificate_for_another_host_is_refused(tmp_path, files):
+    # Signed by the trusted CA, but for a name the client does not connect to: hostname checking is on.
+    other = Files(tmp_path, trustme.CA(), "elsewhere.example")
+    with LocalServer(tls=(other.cert, other.key)) as server:
+        client = server.client(verify=str(other.ca))
+        with pytest.raises(exceptions.SSLError, match="certificate"):
+            client.invoke_endpoint(EndpointName="echo", Body=b"x")
+
+
 def test_plain_http_client_against_https_server_fails_cleanly(https):
     client = https.client(endpoint_url=https.url.replace("https://", "http://"))
     with pytest.raises(exceptions.BotoCoreError):
@@ -74,6 +120,71 @@ def test_bad_certificate_files_are_refused(tmp_path, files):
         LocalServer(tls=(tmp_path / "empty.pem", files.key))
     with pytest.raises(ValueError, match="private key"):
         LocalServer(tls=(files.cert, files.ca))
+
+
+class CountingTlsServer:
+    """A TLS listener that counts connections: shows how often the client tried."""
+
+    def __init__(self, files: Files) -> None:
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(str(files.cert), str(files.key))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            self.connections += 1
+            connection.settimeout(2)
+            try:
+                self.context.wrap_socket(connection, server_side=True).close()
+            except (OSError, ssl.SSLError):
+                connection.close()
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join(5)
+        self.listener.close()
+
+
+def test_certificate_errors_are_not_retried(files):
+    server = CountingTlsServer(files)
+    try:
+        client = smr.Client(
+            endpoint_url=f"https://127.0.0.1:{server.port}",
+            region_name="us-east-1",
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+            config=smr.Config(retries={"total_max_attempts": 5}),
+        )
+        with pytest.raises(exceptions.SSLError):
+            client.invoke_endpoint(EndpointName="echo", Body=b"x")
+    finally:
+        server.close()
+    assert server.connections == 1
+
+
+def test_boto3_raises_the_same_class_by_default(https):
+    boto3 = pytest.importorskip("boto3")
+    from botocore.config import Config
+
+    # One attempt: botocore retries SSL errors (with backoff), which says nothing here.
+    once = Config(retries={"total_max_attempts": 1})
+    theirs = boto3.client("sagemaker-runtime", config=once, **https.client_kwargs())
+    with pytest.raises(Exception) as raised_theirs:
+        theirs.invoke_endpoint(EndpointName="echo", Body=b"x")
+    with pytest.raises(Exception) as raised_ours:
+        https.client().invoke_endpoint(EndpointName="echo", Body=b"x")
+    assert type(raised_theirs.value).__name__ == type(raised_ours.value).__name__ == "SSLError"
+    assert str(raised_ours.value).startswith(str(raised_theirs.value).split(" [SSL")[0])
 
 
 def test_boto3_with_the_ca_bundle_works(https, files):
