@@ -7,6 +7,7 @@ mod config;
 mod convert;
 mod errors;
 mod event_stream;
+mod insecure;
 mod lines;
 mod local;
 mod metadata;

@@ -1,8 +1,9 @@
-"""HTTPS: the local server over TLS, certificate verification in the client, SSLError as botocore raises it."""
+"""HTTPS: the local server over TLS, certificate verification in the client (on, CA bundle, off), SSLError."""
 
 from __future__ import annotations
 
 import asyncio
+import pickle
 import socket
 import ssl
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import sagemaker_runtime_rs as smr
 from sagemaker_runtime_rs import exceptions
-from sagemaker_runtime_rs.local import LocalServer
+from sagemaker_runtime_rs.local import Echo, LocalServer
 
 trustme = pytest.importorskip("trustme")
 
@@ -191,3 +192,91 @@ def test_boto3_with_the_ca_bundle_works(https, files):
     boto3 = pytest.importorskip("boto3")
     theirs = boto3.client("sagemaker-runtime", verify=str(files.ca), **https.client_kwargs())
     assert theirs.invoke_endpoint(EndpointName="upper", Body=b"b")["Body"].read() == b"B"
+
+
+# --- verify=False ----------------------------------------------------------------------------------------
+
+
+def test_verify_false_skips_certificate_checks(https):
+    client = https.client(verify=False)
+    assert client.invoke_endpoint(EndpointName="upper", Body=b"unverified")["Body"].read() == b"UNVERIFIED"
+    stream = client.invoke_endpoint_with_response_stream(EndpointName="echo", Body=b"a b")
+    assert b"".join(event["PayloadPart"]["Bytes"] for event in stream["Body"]) == b"a b"
+    accepted = client.invoke_endpoint_async(EndpointName="upper", Body=b"async")
+    assert https.wait_for_object(accepted["OutputLocation"]) == b"ASYNC"
+    again = pickle.loads(pickle.dumps(client))  # the setting survives a rebuild
+    assert again.invoke_endpoint(EndpointName="echo", Body=b"p")["Body"].read() == b"p"
+
+
+def test_verify_false_accepts_a_certificate_for_another_host(tmp_path):
+    other = Files(tmp_path, trustme.CA(), "elsewhere.example")
+    with LocalServer(tls=(other.cert, other.key)) as server:
+        client = server.client(verify=False)
+        assert client.invoke_endpoint(EndpointName="echo", Body=b"x")["Body"].read() == b"x"
+
+
+def test_verify_false_async_client(https):
+    async def main() -> bytes:
+        async with smr.AsyncClient(**https.client_kwargs(), verify=False) as client:
+            return await (await client.invoke_endpoint(EndpointName="upper", Body=b"a"))["Body"].read()
+
+    assert asyncio.run(main()) == b"A"
+
+
+def test_verify_false_over_plain_http(server):
+    assert server.client(verify=False).invoke_endpoint(EndpointName="echo", Body=b"h")["Body"].read() == b"h"
+
+
+def test_verify_false_keeps_the_read_timeout_and_does_not_resend(https):
+    https.add_endpoint("slow", Echo(delay=1.5))
+    try:
+        client = https.client(
+            verify=False, config=smr.Config(read_timeout=0.3, retries={"total_max_attempts": 3})
+        )
+        with pytest.raises(exceptions.ReadTimeoutError):
+            client.invoke_endpoint(EndpointName="slow", Body=b"x")
+        assert https.invocations("slow") == 1  # a sent request is not retried: the model would run twice
+    finally:
+        https.remove_endpoint("slow")
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def failure_of(verify: bool, url: str, **config) -> type:
+    client = smr.Client(
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        verify=verify,
+        config=smr.Config(retries={"total_max_attempts": 1}, **config),
+    )
+    with pytest.raises(Exception) as raised:
+        client.invoke_endpoint(EndpointName="echo", Body=b"x")
+    return type(raised.value)
+
+
+def test_verify_false_fails_like_the_default_client():
+    refused = f"https://127.0.0.1:{unused_port()}"
+    assert failure_of(False, refused) is failure_of(True, refused) is exceptions.EndpointConnectionError
+
+    # A listener whose accept queue is full: the kernel drops further SYNs, so connecting hangs.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(listener.getsockname())
+            url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+            ours = failure_of(False, url, connect_timeout=0.3, read_timeout=2)
+            assert ours is failure_of(True, url, connect_timeout=0.3, read_timeout=2)
+            assert ours is exceptions.ConnectTimeoutError
+        finally:
+            for filler in fillers:
+                filler.close()
