@@ -24,7 +24,9 @@ where
     T: Send + 'static,
     Face<T>: crate::convert::ToPython,
 {
-    asyncio_bridge::future_into_py(py, async move { Converted(future.await.map(|value| Face { value, asynchronous: true })) })
+    asyncio_bridge::future_into_py(py, async move {
+        Converted(future.await.map(|value| Face { value, asynchronous: true }))
+    })
 }
 
 #[pymethods]
@@ -98,7 +100,10 @@ impl PyAsyncClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = request_for(py, &request::INVOKE_ENDPOINT_ASYNC, args, kwargs)?;
         let core = self.state.core.clone();
-        asyncio_bridge::future_into_py(py, async move { Converted(operations::invoke_endpoint_async(core, request).await) })
+        asyncio_bridge::future_into_py(
+            py,
+            async move { Converted(operations::invoke_endpoint_async(core, request).await) },
+        )
     }
 
     /// `await client.invoke_endpoint_many(requests, ...)`: as Client.invoke_endpoint_many, without blocking

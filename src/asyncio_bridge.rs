@@ -1,7 +1,8 @@
 //! A cheap bridge from tokio futures to asyncio: completed results go into a per-loop queue and the loop is
 //! woken through a socketpair it watches (`loop.add_reader`), once per batch of completions. No tokio thread
-//! ever takes the GIL; the loop thread converts results while it holds the GIL anyway. Measured against
-//! pyo3-async-runtimes' future_into_py (a GIL hand-off and call_soon_threadsafe per call): see PERF notes.
+//! ever takes the GIL; the loop thread converts results while it holds the GIL anyway. It replaced
+//! pyo3-async-runtimes' future_into_py (two spawns, a blocking-pool hop, a GIL hand-off and a
+//! call_soon_threadsafe per call), which ran a third as many calls per second at concurrency 64.
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -31,8 +32,11 @@ where
     }
 }
 
+/// An asyncio future and the outcome to resolve it with.
+type Resolution = (Py<PyAny>, Box<dyn Completion>);
+
 struct Shared {
-    done: Mutex<Vec<(Py<PyAny>, Box<dyn Completion>)>>,
+    done: Mutex<Vec<Resolution>>,
     wake_pending: AtomicBool,
     waker: UnixStream,
 }

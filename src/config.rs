@@ -40,12 +40,15 @@ pub struct StaticCredentials {
 }
 
 /// Everything a client needs to rebuild its SDK client (after fork, after unpickling). No live resources.
-/// botocore's `verify`: None/True verifies against the system roots (or AWS_CA_BUNDLE), a path names a CA bundle.
+/// botocore's `verify`: None/True verifies against the system roots (or AWS_CA_BUNDLE), a path names a CA bundle,
+/// False turns verification off.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Verify {
     #[default]
     Default,
     CaBundle(String),
+    /// verify=False: TLS without certificate verification.
+    Disabled,
 }
 
 #[derive(Clone, Debug)]
@@ -115,13 +118,8 @@ impl ClientConfig {
             return Ok(());
         };
         if let Ok(flag) = verify.extract::<bool>() {
-            if flag {
-                return Ok(());
-            }
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "verify=False (TLS without certificate verification) is not supported; pass the path of a CA bundle \
-                 that holds your endpoint's certificate instead",
-            ));
+            self.verify = if flag { Verify::Default } else { Verify::Disabled };
+            return Ok(());
         }
         let path = verify.py().import("os")?.getattr("fspath")?.call1((verify,))?;
         self.verify = Verify::CaBundle(path.extract()?);
@@ -132,11 +130,17 @@ impl ClientConfig {
         match &self.verify {
             Verify::CaBundle(path) => Some(path.clone()),
             Verify::Default => std::env::var("AWS_CA_BUNDLE").ok().filter(|p| !p.is_empty()),
+            Verify::Disabled => None,
         }
     }
 
     fn http_client(&self) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, Error> {
         use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+        let pool_size = self.max_pool_connections.unwrap_or(DEFAULT_MAX_POOL_CONNECTIONS);
+        if self.verify == Verify::Disabled {
+            return crate::insecure::http_client(pool_size)
+                .map_err(|e| Error::InvalidConfig(format!("TLS configuration: {e}")));
+        }
         let mut tls_context = TlsContext::builder();
         if let Some(path) = self.ca_bundle() {
             let pem = std::fs::read(&path)
@@ -146,7 +150,7 @@ impl ClientConfig {
         }
         let tls_context = tls_context.build().map_err(|e| Error::InvalidConfig(format!("TLS configuration: {e}")))?;
         Ok(aws_smithy_http_client::Builder::new()
-            .pool_max_idle_per_host(self.max_pool_connections.unwrap_or(DEFAULT_MAX_POOL_CONNECTIONS))
+            .pool_max_idle_per_host(pool_size)
             .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
             .tls_context(tls_context)
             .build_https())

@@ -1,5 +1,5 @@
 //! Results crossing into Python: one conversion, done under the GIL by whoever holds it (the sync face after
-//! block_on, or pyo3-async-runtimes when it resolves the asyncio future).
+//! block_on, or the event loop thread when the asyncio bridge resolves the future).
 
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;

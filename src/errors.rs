@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyModule};
 use serde_json::{Map, Value};
 
 use crate::metadata::ResponseMetadata;
-use crate::retry::failed_before_sending;
+use crate::retry::{failed_before_sending, tls_failure};
 
 #[derive(Debug)]
 pub enum Error {
@@ -20,6 +20,11 @@ pub enum Error {
     /// An HTTP error response from the service (or the local server), parsed as botocore parses REST-JSON errors.
     Service(Box<ServiceError>),
     EndpointConnection {
+        url: String,
+        detail: String,
+    },
+    /// TLS failed while connecting (untrusted or mismatched certificate, handshake): nothing was sent.
+    Ssl {
         url: String,
         detail: String,
     },
@@ -220,6 +225,10 @@ impl Error {
             }
             SdkError::TimeoutError(_) => Error::ReadTimeout { url },
             SdkError::DispatchFailure(failure) => {
+                // TLS first: its failures come wrapped as connect errors, before anything was sent.
+                if let Some(tls) = failure.as_connector_error().and_then(|c| tls_failure(c)) {
+                    return Error::Ssl { url, detail: tls.to_string() };
+                }
                 let detail = match failure.as_connector_error() {
                     Some(connector) => chain_text(connector),
                     None => format!("{failure:?}"),
@@ -331,6 +340,11 @@ impl Error {
                 kwargs.set_item("endpoint_url", url)?;
                 kwargs.set_item("error", detail)?;
                 ("EndpointConnectionError", kwargs)
+            }
+            Error::Ssl { url, detail } => {
+                kwargs.set_item("endpoint_url", url)?;
+                kwargs.set_item("error", detail)?;
+                ("SSLError", kwargs)
             }
             Error::ConnectionClosed { url } => {
                 kwargs.set_item("endpoint_url", url)?;

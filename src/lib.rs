@@ -10,6 +10,7 @@ mod config;
 mod convert;
 mod errors;
 mod event_stream;
+mod insecure;
 mod lines;
 mod local;
 mod metadata;

@@ -11,9 +11,11 @@ from .exceptions import ClientExceptions
 __all__ = [
     "AsyncClient",
     "AsyncEventStream",
+    "CancelOnDone",
     "ChunkIterator",
     "Client",
     "EventStream",
+    "LoopBridge",
     "Ready",
     "StreamIterator",
     "StreamingBody",
@@ -144,6 +146,19 @@ class StreamIterator:
     def close(self) -> None: ...
 
 @final
+class LoopBridge:
+    """One asyncio loop's end of the completion queue (internal)."""
+
+    def drain(self) -> None: ...
+    def fileno(self) -> int: ...
+
+@final
+class CancelOnDone:
+    """Aborts the Rust task when its asyncio future is cancelled (internal)."""
+
+    def __call__(self, future: Any) -> None: ...
+
+@final
 class Ready:
     def __await__(self) -> Self: ...
     def __iter__(self) -> Self: ...
@@ -174,7 +189,12 @@ class ChunkIterator:
 
 @final
 class _LocalServer:
-    def __new__(cls, host: str, port: int, require_auth: bool, s3_root: str) -> Self: ...
+    def __new__(
+        cls, host: str, port: int, require_auth: bool, s3_root: str, tls: tuple[str, str] | None = None
+    ) -> Self: ...
+    def set_credentials(self, credentials: dict[str, str] | None = None) -> None: ...
+    @property
+    def tls(self) -> bool: ...
     def start(self) -> int: ...
     def stop(self) -> None: ...
     @property

@@ -108,6 +108,13 @@ class EndpointConnectionError(*_bases("EndpointConnectionError", ConnectionError
     fmt = 'Could not connect to the endpoint URL: "{endpoint_url}"'
 
 
+class SSLError(*_bases("SSLError", ConnectionError)):  # type: ignore[misc]
+    """TLS failed while connecting: the certificate is not trusted or does not match the host. Nothing was
+    sent; not retried. Pass ``verify=`` the CA bundle that signed the endpoint's certificate."""
+
+    fmt = "SSL validation failed for {endpoint_url} {error}"
+
+
 class ConnectionClosedError(*_bases("ConnectionClosedError", HTTPClientError, builtins.ConnectionError)):  # type: ignore[misc]
     """The connection broke after the request was sent: the model may have run. Not retried by default."""
 
@@ -253,6 +260,7 @@ __all__ = [
     "ParamValidationError",
     "ReadTimeoutError",
     "ResponseStreamingError",
+    "SSLError",
     "ServiceUnavailable",
     "ValidationError",
     "from_code",

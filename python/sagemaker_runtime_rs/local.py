@@ -23,7 +23,8 @@ from typing import Any, Callable, Union
 
 from ._core import _LocalServer
 
-# Credentials the local server accepts; it checks the signature's form, not its key.
+# Credentials the local server accepts; it checks the signature's form, not its key (unless strict, see
+# LocalServer's `credentials`).
 LOCAL_ACCESS_KEY_ID = "AKIALOCALSAGEMAKER00"
 LOCAL_SECRET_ACCESS_KEY = "local-secret-access-key"
 LOCAL_REGION = "us-east-1"
@@ -250,11 +251,27 @@ class LocalServer:
         port: int = 0,
         require_auth: bool = True,
         s3_root: str | Path | None = None,
+        credentials: Mapping[str, str] | None = None,
+        tls: tuple[str | Path, str | Path] | None = None,
     ) -> None:
+        """`credentials` ({access key id: secret}) turns on strict mode: every request's SigV4 signature is
+        verified with those keys, as AWS does (it implies `require_auth`). `tls` is (certificate chain PEM, private
+        key PEM): the server then speaks HTTPS, and clients must trust the certificate (`verify=` a CA bundle)."""
+        if credentials is not None:
+            if not require_auth:
+                raise ValueError(
+                    "credentials= (strict SigV4 mode) requires authentication; drop require_auth=False"
+                )
+            if not credentials:
+                raise ValueError("credentials= needs at least one access key id")
         self.s3_root = (
             Path(s3_root) if s3_root is not None else Path(tempfile.mkdtemp(prefix="sagemaker-local-s3-"))
         )
-        self._server = _LocalServer(host, port, require_auth, str(self.s3_root))
+        files = (str(tls[0]), str(tls[1])) if tls is not None else None
+        self._server = _LocalServer(host, port, require_auth, str(self.s3_root), files)
+        self._credentials = dict(credentials) if credentials is not None else None
+        if self._credentials is not None:
+            self._server.set_credentials(self._credentials)
         for name, model in (endpoints if endpoints is not None else {"echo": Echo()}).items():
             self.add_endpoint(name, model)
 
@@ -371,15 +388,19 @@ class LocalServer:
     @property
     def url(self) -> str:
         host = self._server.host
-        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+        scheme = "https" if self._server.tls else "http"
+        return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
     def client_kwargs(self) -> dict[str, str]:
-        """Arguments that point a client (ours or boto3's) at this server."""
+        """Arguments that point a client (ours or boto3's) at this server; in strict mode, with its first key."""
+        key_id, secret = LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+        if self._credentials is not None:
+            key_id, secret = next(iter(self._credentials.items()))
         return {
             "endpoint_url": self.url,
             "region_name": LOCAL_REGION,
-            "aws_access_key_id": LOCAL_ACCESS_KEY_ID,
-            "aws_secret_access_key": LOCAL_SECRET_ACCESS_KEY,
+            "aws_access_key_id": key_id,
+            "aws_secret_access_key": secret,
         }
 
     def client(self, **kwargs: Any) -> Any:

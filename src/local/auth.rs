@@ -6,14 +6,19 @@ use hyper::{HeaderMap, StatusCode};
 
 use super::wire::{error, Reply};
 
-const NAMESPACE: &str = "http://internal.amazon.com/coral/com.amazon.coral.service/";
+pub const NAMESPACE: &str = "http://internal.amazon.com/coral/com.amazon.coral.service/";
 
-/// The parts of a credential scope: `AKID/20260101/us-east-1/sagemaker/aws4_request`.
+/// The parsed Authorization header; the credential scope is `AKID/20260101/us-east-1/sagemaker/aws4_request`.
 pub struct Scope {
+    pub access_key: String,
     pub region: String,
+    pub service: String,
+    /// Lower-case header names, as listed in `SignedHeaders`.
+    pub signed_headers: Vec<String>,
+    pub signature: String,
 }
 
-fn incomplete(message: &str) -> Reply {
+pub fn incomplete(message: &str) -> Reply {
     error(StatusCode::FORBIDDEN, "IncompleteSignatureException", NAMESPACE, serde_json::json!({ "message": message }))
 }
 
@@ -68,5 +73,11 @@ pub fn check(headers: &HeaderMap) -> Result<Scope, Reply> {
     if !headers.contains_key("x-amz-date") && !headers.contains_key("date") {
         return Err(incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."));
     }
-    Ok(Scope { region: (*region).to_owned() })
+    Ok(Scope {
+        access_key: (*access_key).to_owned(),
+        region: (*region).to_owned(),
+        service: (*service).to_owned(),
+        signed_headers: signed.split(';').map(str::to_owned).collect(),
+        signature: signature.to_owned(),
+    })
 }

@@ -6,7 +6,9 @@ mod events;
 mod faults;
 mod models;
 mod server;
+mod sigv4;
 mod streaming;
+mod tls;
 mod wire;
 
 use std::path::PathBuf;
@@ -34,6 +36,8 @@ pub struct PyLocalServer {
     require_auth: bool,
     s3_root: Arc<PathBuf>,
     faults: Arc<RwLock<Option<Arc<faults::Faults>>>>,
+    credentials: Arc<RwLock<Option<Arc<sigv4::KeyMap>>>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     registry: Registry,
     running: Mutex<Option<Running>>,
 }
@@ -46,17 +50,43 @@ impl PyLocalServer {
 
 #[pymethods]
 impl PyLocalServer {
+    /// `tls`: (certificate chain PEM path, private key PEM path) to serve HTTPS.
     #[new]
-    fn new(host: String, port: u16, require_auth: bool, s3_root: PathBuf) -> Self {
-        Self {
+    #[pyo3(signature = (host, port, require_auth, s3_root, tls=None))]
+    fn new(
+        host: String,
+        port: u16,
+        require_auth: bool,
+        s3_root: PathBuf,
+        tls: Option<(PathBuf, PathBuf)>,
+    ) -> PyResult<Self> {
+        let tls = match tls {
+            Some((cert, key)) => Some(tls::acceptor(&cert, &key).map_err(PyValueError::new_err)?),
+            None => None,
+        };
+        Ok(Self {
             host,
             requested_port: port,
             require_auth,
             s3_root: Arc::new(s3_root),
             faults: Arc::default(),
+            credentials: Arc::default(),
+            tls,
             registry: Registry::default(),
             running: Mutex::new(None),
-        }
+        })
+    }
+
+    /// Strict mode: verifies every request's SigV4 signature with these keys (access key id -> secret);
+    /// implies `require_auth`. None turns it off.
+    #[pyo3(signature = (credentials=None))]
+    fn set_credentials(&self, credentials: Option<std::collections::HashMap<String, String>>) {
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = credentials.map(Arc::new);
+    }
+
+    #[getter]
+    fn tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Binds and starts serving in background threads; returns the port (useful with port 0).
@@ -81,6 +111,8 @@ impl PyLocalServer {
             require_auth: self.require_auth,
             s3_root: self.s3_root.clone(),
             faults: self.faults.clone(),
+            credentials: self.credentials.clone(),
+            tls: self.tls.clone(),
         };
         runtime.spawn(server::serve(listener, state, receiver));
         *running = Some(Running { runtime, shutdown, port: address.port() });

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -12,11 +13,16 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use super::faults::Faults;
 use super::models::{self, Invocation, Registry};
+use super::sigv4::{self, KeyMap};
 use super::wire::{self, Body, Reply};
 use super::{async_inference, auth, streaming};
+
+/// A client that connects and never finishes the TLS handshake must not hold a task forever.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct ServerState {
@@ -25,6 +31,10 @@ pub struct ServerState {
     /// The folder that stands in for S3 (InvokeEndpointAsync input and output).
     pub s3_root: Arc<PathBuf>,
     pub faults: Arc<RwLock<Option<Arc<Faults>>>>,
+    /// Strict mode when set: every request's SigV4 signature is verified with these keys.
+    pub credentials: Arc<RwLock<Option<Arc<KeyMap>>>>,
+    /// HTTPS when set.
+    pub tls: Option<TlsAcceptor>,
 }
 
 /// Serves until `shutdown` flips to true; open connections are dropped with the runtime.
@@ -36,8 +46,22 @@ pub async fn serve(listener: TcpListener, state: ServerState, mut shutdown: watc
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 tokio::spawn(async move {
+                    let tls = state.tls.clone();
                     let service = service_fn(move |request| handle(state.clone(), request));
-                    let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+                    let mut http = http1::Builder::new();
+                    http.keep_alive(true);
+                    match tls {
+                        Some(acceptor) => {
+                            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                            else {
+                                return;
+                            };
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
                 });
             }
             _ = shutdown.changed() => break,
@@ -165,23 +189,34 @@ async fn dispatch(state: ServerState, request: Request<Incoming>) -> Outcome {
     let Some((operation, name)) = route(request.method(), request.uri().path()) else {
         return Outcome::Reply(unknown_operation());
     };
-    let region = if state.require_auth {
-        match auth::check(request.headers()) {
-            Ok(scope) => scope.region,
-            Err(reply) => return Outcome::Reply(reply),
-        }
-    } else {
-        "us-east-1".to_owned()
-    };
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .filter_map(|(key, value)| value.to_str().ok().map(|v| (key.as_str().to_owned(), v.to_owned())))
-        .collect();
-    let body = match request.into_body().collect().await {
+    // The body first: strict mode signs it again.
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Outcome::Reply(Reply::new(StatusCode::BAD_REQUEST, "request body could not be read")),
     };
+    let keys = state.credentials.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let region = if state.require_auth || keys.is_some() {
+        let scope = match auth::check(&parts.headers) {
+            Ok(scope) => scope,
+            Err(reply) => return Outcome::Reply(reply),
+        };
+        if let Some(keys) = keys {
+            let received =
+                sigv4::Received { method: &parts.method, uri: &parts.uri, headers: &parts.headers, body: &body };
+            if let Err(reply) = sigv4::verify(&scope, &keys, &received, SystemTime::now()) {
+                return Outcome::Reply(reply);
+            }
+        }
+        scope.region
+    } else {
+        "us-east-1".to_owned()
+    };
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(key, value)| value.to_str().ok().map(|v| (key.as_str().to_owned(), v.to_owned())))
+        .collect();
     let Some(endpoint) = state.registry.get(&name) else {
         return Outcome::Reply(wire::endpoint_not_found(&name));
     };
