@@ -1,7 +1,6 @@
 //! EventStream (sync iterator) and AsyncEventStream (async iterator) over the SDK's event receiver, with
 //! line and server-sent-event reassembly across PayloadParts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_sagemakerruntime::error::SdkError;
@@ -26,81 +25,106 @@ const OPERATION: &str = "InvokeEndpointWithResponseStream";
 type Receiver = EventReceiver<ResponseStream, ResponseStreamError>;
 
 /// The events of one response. Dropping the receiver closes the connection.
+/// Events decoded ahead of the reader: the receiver is drained on a runtime task into this many slots, so a
+/// reader that is busy converting the previous event finds the next one waiting instead of handing off
+/// between threads per event; a full buffer stops reading from the socket (backpressure).
+const READ_AHEAD: usize = 64;
+
+type Part = Result<Vec<u8>, Error>;
+
+/// The events of one response. Closing it (or dropping it) aborts the reading task, which drops the
+/// receiver and with it the connection.
 pub struct EventSource {
-    receiver: Mutex<Option<Receiver>>,
-    closed: AtomicBool,
-    url: String,
+    parts: Mutex<Option<tokio::sync::mpsc::Receiver<Part>>>,
+    reader: tokio::task::AbortHandle,
+}
+
+impl Drop for EventSource {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 impl EventSource {
+    /// Starts draining `receiver`; must run inside the runtime (operations do).
     pub fn new(receiver: Receiver, url: String) -> Self {
-        Self { receiver: Mutex::new(Some(receiver)), closed: AtomicBool::new(false), url }
+        let (sender, parts) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let reader = tokio::spawn(read_events(receiver, url, sender)).abort_handle();
+        Self { parts: Mutex::new(Some(parts)), reader }
     }
 
-    /// The next PayloadPart's bytes; `None` at the end (or after close). Unknown event types are skipped, so a
-    /// service that adds one does not break readers.
+    /// The next PayloadPart's bytes; `None` at the end (or after close).
     pub async fn next_part(&self) -> Result<Option<Vec<u8>>, Error> {
-        let mut slot = self.receiver.lock().await;
-        loop {
-            if self.closed.load(Ordering::Acquire) {
+        let mut slot = self.parts.lock().await;
+        let Some(parts) = slot.as_mut() else { return Ok(None) };
+        match parts.recv().await {
+            Some(Ok(part)) => Ok(Some(part)),
+            Some(Err(error)) => {
                 *slot = None;
+                Err(error)
             }
-            let Some(receiver) = slot.as_mut() else { return Ok(None) };
-            match receiver.recv().await {
-                Ok(Some(ResponseStream::PayloadPart(part))) => {
-                    return Ok(Some(part.bytes.map(|b| b.into_inner()).unwrap_or_default()));
-                }
-                Ok(Some(_unknown)) => continue,
-                Ok(None) => {
-                    *slot = None;
-                    return Ok(None);
-                }
-                Err(error) => {
-                    *slot = None;
-                    return Err(self.stream_error(error));
-                }
+            None => {
+                *slot = None;
+                Ok(None)
             }
         }
     }
 
-    fn stream_error<R: std::fmt::Debug + 'static>(&self, error: SdkError<ResponseStreamError, R>) -> Error {
-        match error {
-            SdkError::ServiceError(context) => {
-                let error = context.into_err();
-                let (code, message, error_code) = match &error {
-                    ResponseStreamError::ModelStreamError(e) => {
-                        ("ModelStreamError".to_owned(), e.message.clone(), e.error_code.clone())
-                    }
-                    ResponseStreamError::InternalStreamFailure(e) => {
-                        ("InternalStreamFailure".to_owned(), e.message.clone(), None)
-                    }
-                    other => (other.code().unwrap_or("Unknown").to_owned(), other.message().map(str::to_owned), None),
-                };
-                let mut modeled = Map::new();
-                modeled.insert("Message".into(), Value::String(message.clone().unwrap_or_default()));
-                if let Some(error_code) = error_code {
-                    modeled.insert("ErrorCode".into(), Value::String(error_code));
-                }
-                Error::Service(Box::new(ServiceError {
-                    operation: OPERATION,
-                    code,
-                    message: message.unwrap_or_default(),
-                    modeled,
-                    metadata: ResponseMetadata::default(),
-                    max_attempts_reached: false,
-                    in_stream: true,
-                }))
-            }
-            other => Error::ResponseStreaming { url: self.url.clone(), detail: crate::errors::chain_text(&other) },
-        }
-    }
-
-    /// Stops reading: the connection is dropped now, or by the reader that holds it at its next step.
+    /// Stops reading: the connection is dropped now; iteration then ends.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        if let Ok(mut slot) = self.receiver.try_lock() {
+        self.reader.abort();
+        if let Ok(mut slot) = self.parts.try_lock() {
             *slot = None;
         }
+    }
+}
+
+/// Decodes events into `sender` until the stream ends, fails, or nobody listens. Unknown event types are
+/// skipped, so a service that adds one does not break readers.
+async fn read_events(mut receiver: Receiver, url: String, sender: tokio::sync::mpsc::Sender<Part>) {
+    loop {
+        let part = match receiver.recv().await {
+            Ok(Some(ResponseStream::PayloadPart(part))) => Ok(part.bytes.map(|b| b.into_inner()).unwrap_or_default()),
+            Ok(Some(_unknown)) => continue,
+            Ok(None) => return,
+            Err(error) => Err(stream_error(&url, error)),
+        };
+        let failed = part.is_err();
+        if sender.send(part).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn stream_error<R: std::fmt::Debug + 'static>(url: &str, error: SdkError<ResponseStreamError, R>) -> Error {
+    match error {
+        SdkError::ServiceError(context) => {
+            let error = context.into_err();
+            let (code, message, error_code) = match &error {
+                ResponseStreamError::ModelStreamError(e) => {
+                    ("ModelStreamError".to_owned(), e.message.clone(), e.error_code.clone())
+                }
+                ResponseStreamError::InternalStreamFailure(e) => {
+                    ("InternalStreamFailure".to_owned(), e.message.clone(), None)
+                }
+                other => (other.code().unwrap_or("Unknown").to_owned(), other.message().map(str::to_owned), None),
+            };
+            let mut modeled = Map::new();
+            modeled.insert("Message".into(), Value::String(message.clone().unwrap_or_default()));
+            if let Some(error_code) = error_code {
+                modeled.insert("ErrorCode".into(), Value::String(error_code));
+            }
+            Error::Service(Box::new(ServiceError {
+                operation: OPERATION,
+                code,
+                message: message.unwrap_or_default(),
+                modeled,
+                metadata: ResponseMetadata::default(),
+                max_attempts_reached: false,
+                in_stream: true,
+            }))
+        }
+        other => Error::ResponseStreaming { url: url.to_owned(), detail: crate::errors::chain_text(&other) },
     }
 }
 
@@ -271,7 +295,7 @@ fn reassembled(
 }
 
 fn blocking_step(py: Python<'_>, producer: Producer) -> PyResult<Bound<'_, PyAny>> {
-    Converted(runtime::block_on(py, producer.step(false))?).into_bound(py)
+    Converted(runtime::block_on_ready_first(py, producer.step(false))?).into_bound(py)
 }
 
 fn awaitable_step(py: Python<'_>, producer: Producer) -> PyResult<Bound<'_, PyAny>> {

@@ -45,9 +45,37 @@ where
     F: Future<Output = T> + Send,
     T: Send,
 {
+    block_on_inner(py, future, false)
+}
+
+/// As block_on, but first polls once without releasing the GIL: for steps that are usually ready at once
+/// (the next event of a stream already buffered), which then cost no thread hand-off. Only for futures whose
+/// first poll does no heavy work, since it holds the GIL.
+pub fn block_on_ready_first<F, T>(py: Python<'_>, future: F) -> PyResult<T>
+where
+    F: Future<Output = T> + Send,
+    T: Send,
+{
+    block_on_inner(py, future, true)
+}
+
+fn block_on_inner<F, T>(py: Python<'_>, future: F, try_now: bool) -> PyResult<T>
+where
+    F: Future<Output = T> + Send,
+    T: Send,
+{
     let runtime =
         get().map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the tokio runtime: {e}")))?;
     let mut future = std::pin::pin!(future);
+    if try_now {
+        let _context = runtime.enter();
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(&mut context))) {
+            Ok(std::task::Poll::Ready(output)) => return Ok(output),
+            Ok(std::task::Poll::Pending) => {} // a later poll registers the real waker
+            Err(panic) => return Err(panic_error(panic)),
+        }
+    }
     loop {
         let polled = py.detach(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
