@@ -149,3 +149,13 @@ def test_config_object_semantics():
     merged = config.merge(smr.Config(connect_timeout=3))
     assert (merged.read_timeout, merged.connect_timeout) == (10, 3)
     assert smr.Config(read_timeout=10) == config
+
+
+def test_import_is_lean():
+    """Importing the package loads neither botocore nor typing: both are loaded on first use, if ever."""
+    import subprocess
+    import sys
+
+    code = "import sys, sagemaker_runtime_rs; print(sorted(m for m in ('botocore', 'typing') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -8,12 +8,32 @@ Migrating from boto3 is one line::
 
 from __future__ import annotations
 
-from typing import Any
-
-from . import exceptions
-from ._async_body import AsyncStreamingBody
 from ._config import Config
 from ._core import AsyncClient, AsyncEventStream, Client, EventStream, StreamingBody
+
+TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations are strings here
+if TYPE_CHECKING:
+    from typing import Any
+
+    from . import exceptions
+    from ._async_body import AsyncStreamingBody
+
+_LAZY = {
+    "exceptions": "sagemaker_runtime_rs.exceptions",
+    "AsyncStreamingBody": "sagemaker_runtime_rs._async_body",
+}
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use: `exceptions` imports botocore when it is installed (~10 ms), and nothing needs it
+    # before the first error or `client.exceptions`.
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sagemaker_runtime_rs' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(_LAZY[name])
+    return module if name == "exceptions" else getattr(module, name)
+
 
 __all__ = [
     "AsyncClient",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from ._core import StreamingBody
+
+TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations are strings here
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class AsyncStreamingBody:

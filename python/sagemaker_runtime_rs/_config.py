@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations are strings here
+if TYPE_CHECKING:
+    from typing import Any
+
 
 DEFAULT_CONNECT_TIMEOUT = 60
 DEFAULT_READ_TIMEOUT = 70  # AWS advises more than the model's 60 s limit; botocore uses 60

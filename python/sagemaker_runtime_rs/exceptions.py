@@ -9,7 +9,10 @@ comes back as the same class with the same ``.response``.
 from __future__ import annotations
 
 import builtins
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations are strings here
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # botocore is optional
     from botocore import exceptions as _botocore
