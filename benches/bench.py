@@ -18,7 +18,8 @@ process (so the server's CPU is not charged to the client's process, though both
   ``invoke_endpoint(EndpointName="echo", Body=payload, ContentType="application/octet-stream")`` and reads the
   whole ``Body``; every echoed length is checked, so a broken client cannot look fast. Rows: boto3 on 1 and 8
   threads sharing one client; aiobotocore at concurrency 8 and 64; our ``Client`` on 1 and 8 threads; our
-  ``AsyncClient`` at concurrency 8 and 64; our ``invoke_endpoint_many`` batch (max_concurrency=64); the raw HTTP
+  ``AsyncClient`` at concurrency 8 and 64; our ``invoke_endpoint_many`` batch (max_concurrency=64); the same
+  signed calls driven from Rust with no Python (``_core._bench_sdk``, the batch's target); the raw HTTP
   baseline ``_core._bench_raw_http`` (unsigned POSTs to a second, ``--no-auth`` server; its bodies are not
   checked here) at concurrency 1 and 64. Rows the installed build lacks show "n/a".
   Each figure is calibrated once (a warm-up that also sizes the call count so one measurement takes about
@@ -351,6 +352,16 @@ def raw_http(_signed_url: str, concurrency: int) -> Iterator[Runner]:
         yield lambda payload, calls: bench(raw_url, ECHO_PATH, payload, calls, concurrency)
 
 
+@contextmanager
+def rust_sdk(url: str, concurrency: int) -> Iterator[Runner]:
+    """The same signed calls driven from Rust with no Python in the loop: what the batch call aims at."""
+    bench = getattr(_core, "_bench_sdk", None)
+    if bench is None:
+        raise Unavailable("_core._bench_sdk is not in this build")
+    key, secret = LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+    yield lambda payload, calls: bench(url, key, secret, payload, calls, concurrency)
+
+
 WORKLOADS: list[Workload] = [
     *sync_rows("boto3", boto3_client),
     *async_rows("aiobotocore", aiobotocore_client),
@@ -361,6 +372,9 @@ WORKLOADS: list[Workload] = [
         64,
         "aiobotocore, concurrency 64",
         partial(ours_batch, concurrency=64),
+    ),
+    Workload(
+        "Rust SDK alone, concurrency 64", 64, "aiobotocore, concurrency 64", partial(rust_sdk, concurrency=64)
     ),
     Workload("raw HTTP, concurrency 1", 1, "boto3, 1 thread", partial(raw_http, concurrency=1)),
     Workload(

@@ -61,3 +61,53 @@ pub fn _bench_raw_http(
     };
     runtime::block_on(py, run)?.map_err(PyRuntimeError::new_err)
 }
+
+/// The same InvokeEndpoint calls as the clients make (SDK, signing, our interceptors), driven from Rust with
+/// no Python in the loop: what the batch call is measured against. Returns the seconds taken.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn _bench_sdk(
+    py: Python<'_>,
+    url: String,
+    access_key_id: String,
+    secret_access_key: String,
+    body: Vec<u8>,
+    requests: usize,
+    concurrency: usize,
+) -> PyResult<f64> {
+    let config = crate::config::ClientConfig {
+        region_name: Some("us-east-1".to_owned()),
+        endpoint_url: Some(url),
+        credentials: Some(crate::config::StaticCredentials {
+            access_key_id,
+            secret_access_key: crate::config::Secret(secret_access_key),
+            session_token: None,
+        }),
+        ..crate::config::ClientConfig::default()
+    };
+    let core = crate::operations::Core::new(config);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let run = async move {
+        let started = Instant::now();
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..concurrency.max(1) {
+            let (core, body, next) = (core.clone(), body.clone(), next.clone());
+            workers.spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
+                    let request = crate::operations::Request {
+                        endpoint_name: "echo".to_owned(),
+                        body: Some(body.clone()),
+                        ..crate::operations::Request::default()
+                    };
+                    crate::operations::invoke_endpoint(core.clone(), request).await.map_err(|e| format!("{e:?}"))?;
+                }
+                Ok::<(), String>(())
+            });
+        }
+        while let Some(done) = workers.join_next().await {
+            done.map_err(|e| e.to_string())??;
+        }
+        Ok::<f64, String>(started.elapsed().as_secs_f64())
+    };
+    runtime::block_on(py, run)?.map_err(PyRuntimeError::new_err)
+}

@@ -36,6 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<asyncio_bridge::CancelOnDone>()?;
     m.add_function(wrap_pyfunction!(bench::_build_profile, m)?)?;
     m.add_function(wrap_pyfunction!(bench::_bench_raw_http, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::_bench_sdk, m)?)?;
     m.add_class::<body::PyStreamingBody>()?;
     m.add_class::<body::ChunkIterator>()?;
     m.add_class::<local::PyLocalServer>()?;

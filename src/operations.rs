@@ -47,6 +47,7 @@ impl Core {
 }
 
 /// Validated arguments of any operation; members an operation does not have stay `None`.
+#[derive(Default)]
 pub struct Request {
     pub endpoint_name: String,
     pub body: Option<Vec<u8>>,

@@ -21,6 +21,7 @@ __all__ = [
     "StreamingBody",
     "_LocalServer",
     "_bench_raw_http",
+    "_bench_sdk",
     "_build_profile",
 ]
 
@@ -222,6 +223,11 @@ class _LocalServer:
 
 def _build_profile() -> str:
     """The cargo profile that built this extension."""
+
+def _bench_sdk(
+    url: str, access_key_id: str, secret_access_key: str, body: bytes, requests: int, concurrency: int
+) -> float:
+    """Seconds for `requests` InvokeEndpoint calls to the echo endpoint driven from Rust (no Python)."""
 
 def _bench_raw_http(url: str, path: str, body: bytes, requests: int, concurrency: int) -> float:
     """Seconds for `requests` unsigned POSTs over `concurrency` connections with a bare hyper client."""
