@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 import sagemaker_runtime_rs as smr
 from sagemaker_runtime_rs.local import Echo, LocalServer, ModelFailure, ModelResponse
+
+
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    """Polls `condition` until it holds or `timeout` passes (for effects the server sees asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
 
 
 class HeaderRecorder:

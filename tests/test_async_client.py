@@ -7,6 +7,7 @@ import time
 
 import pytest
 import sagemaker_runtime_rs as smr
+from conftest import wait_for
 from sagemaker_runtime_rs import exceptions
 
 
@@ -103,15 +104,6 @@ def test_works_across_many_event_loops(async_client):
             return await response["Body"].read()
 
         assert run(main()) == b"loop %d" % round_number
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def test_cancellation_aborts_the_request(async_client, server):

@@ -15,16 +15,8 @@ import time
 
 import pytest
 import sagemaker_runtime_rs as smr
+from conftest import wait_for
 from sagemaker_runtime_rs.local import Echo
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from conftest import wait_for
 from sagemaker_runtime_rs import exceptions
 from sagemaker_runtime_rs.local import (
     CorruptFrame,
@@ -210,15 +211,6 @@ def test_model_failure_before_streaming_is_a_model_error(client, boto_client):
         boto_client.invoke_endpoint_with_response_stream(EndpointName="failing", Body=b"")
     assert ours.value.response["Error"] == theirs.value.response["Error"]
     assert ours.value.operation_name == "InvokeEndpointWithResponseStream"
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def test_early_break_and_close_release_the_connection(client, server):
