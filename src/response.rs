@@ -53,14 +53,32 @@ fn async_body<'py>(py: Python<'py>, body: Bound<'py, PyStreamingBody>) -> PyResu
     class.bind(py).call1((body,))
 }
 
+/// The keys both real-time responses share: metadata, content type, variant, custom attributes.
+fn response_head<'py>(
+    py: Python<'py>,
+    metadata: &ResponseMetadata,
+    content_type: Option<String>,
+    invoked_production_variant: Option<String>,
+    custom_attributes: Option<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("ResponseMetadata", metadata_dict(py, metadata)?)?;
+    set_optional(&dict, "ContentType", content_type)?;
+    set_optional(&dict, "InvokedProductionVariant", invoked_production_variant)?;
+    set_optional(&dict, "CustomAttributes", custom_attributes)?;
+    Ok(dict)
+}
+
 impl ToPython for Face<InvokeEndpointResponse> {
     fn to_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         let response = self.value;
-        let dict = PyDict::new(py);
-        dict.set_item("ResponseMetadata", metadata_dict(py, &response.metadata)?)?;
-        set_optional(&dict, "ContentType", response.content_type)?;
-        set_optional(&dict, "InvokedProductionVariant", response.invoked_production_variant)?;
-        set_optional(&dict, "CustomAttributes", response.custom_attributes)?;
+        let dict = response_head(
+            py,
+            &response.metadata,
+            response.content_type,
+            response.invoked_production_variant,
+            response.custom_attributes,
+        )?;
         set_optional(&dict, "NewSessionId", response.new_session_id)?;
         set_optional(&dict, "ClosedSessionId", response.closed_session_id)?;
         let payload = PyBytes::new(py, &response.body).unbind();
@@ -77,11 +95,13 @@ impl ToPython for Face<InvokeEndpointResponse> {
 impl ToPython for Face<InvokeStreamResponse> {
     fn to_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         let response = self.value;
-        let dict = PyDict::new(py);
-        dict.set_item("ResponseMetadata", metadata_dict(py, &response.metadata)?)?;
-        set_optional(&dict, "ContentType", response.content_type)?;
-        set_optional(&dict, "InvokedProductionVariant", response.invoked_production_variant)?;
-        set_optional(&dict, "CustomAttributes", response.custom_attributes)?;
+        let dict = response_head(
+            py,
+            &response.metadata,
+            response.content_type,
+            response.invoked_production_variant,
+            response.custom_attributes,
+        )?;
         if self.asynchronous {
             dict.set_item("Body", Bound::new(py, PyAsyncEventStream::new(response.events))?)?;
         } else {
