@@ -11,7 +11,7 @@ use crate::convert::Converted;
 use crate::convert::ToPython;
 use crate::operations::{self, Core, Request};
 use crate::response::Face;
-use crate::{batch, request, runtime};
+use crate::{batch, request, runtime, thread_runtime};
 
 /// Builds the stored configuration from boto3's constructor arguments.
 #[allow(clippy::too_many_arguments)]
@@ -152,6 +152,7 @@ pub struct PyClient {
     state: ClientState,
 }
 
+/// Runs a call whose response is read whole on this thread's own runtime (no worker hand-off).
 fn sync<T>(
     py: Python<'_>,
     future: impl std::future::Future<Output = Result<T, crate::errors::Error>> + Send,
@@ -160,7 +161,7 @@ where
     T: Send,
     Face<T>: crate::convert::ToPython,
 {
-    let outcome = runtime::block_on(py, future)?;
+    let outcome = thread_runtime::block_on(py, future)?;
     Converted(outcome.map(|value| Face { value, asynchronous: false })).into_bound(py)
 }
 
@@ -222,7 +223,10 @@ impl PyClient {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = request_for(py, &request::INVOKE_ENDPOINT_WITH_RESPONSE_STREAM, args, kwargs)?;
-        sync(py, operations::invoke_endpoint_with_response_stream(self.state.core.clone(), request))
+        // On the process runtime: the stream is read after this returns, possibly from another thread.
+        let outcome =
+            runtime::block_on(py, operations::invoke_endpoint_with_response_stream(self.state.core.clone(), request))?;
+        Converted(outcome.map(|value| Face { value, asynchronous: false })).into_bound(py)
     }
 
     /// InvokeEndpointAsync (the S3-based asynchronous inference API): returns InferenceId, OutputLocation,
@@ -235,7 +239,8 @@ impl PyClient {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = request_for(py, &request::INVOKE_ENDPOINT_ASYNC, args, kwargs)?;
-        let outcome = runtime::block_on(py, operations::invoke_endpoint_async(self.state.core.clone(), request))?;
+        let outcome =
+            thread_runtime::block_on(py, operations::invoke_endpoint_async(self.state.core.clone(), request))?;
         Converted(outcome).into_bound(py)
     }
 
@@ -271,6 +276,7 @@ impl PyClient {
     /// Releases pooled connections; the client stays usable and reconnects on the next call.
     fn close(&self) {
         self.state.core.reset();
+        thread_runtime::prune();
     }
 
     fn can_paginate(&self, operation_name: &str) -> bool {

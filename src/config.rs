@@ -1,6 +1,7 @@
 //! boto3-style constructor arguments and botocore `Config` -> the SDK's client configuration.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
@@ -14,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::Error;
+use crate::http_client::{PerThreadHttpClient, PoolFactory};
 use crate::metadata::CaptureResponse;
 use crate::retry::SageMakerRetryPolicy;
 
@@ -134,26 +136,32 @@ impl ClientConfig {
         }
     }
 
+    /// The SDK's HTTP client: TLS settings are read once here; each thread's pool is built from them.
     fn http_client(&self) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, Error> {
         use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
         let pool_size = self.max_pool_connections.unwrap_or(DEFAULT_MAX_POOL_CONNECTIONS);
-        if self.verify == Verify::Disabled {
-            return crate::insecure::http_client(pool_size)
-                .map_err(|e| Error::InvalidConfig(format!("TLS configuration: {e}")));
-        }
-        let mut tls_context = TlsContext::builder();
-        if let Some(path) = self.ca_bundle() {
-            let pem = std::fs::read(&path)
-                .map_err(|e| Error::InvalidConfig(format!("cannot read the CA bundle {path:?}: {e}")))?;
-            tls_context =
-                tls_context.with_trust_store(TrustStore::empty().with_native_roots(false).with_pem_certificate(pem));
-        }
-        let tls_context = tls_context.build().map_err(|e| Error::InvalidConfig(format!("TLS configuration: {e}")))?;
-        Ok(aws_smithy_http_client::Builder::new()
-            .pool_max_idle_per_host(pool_size)
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(tls_context)
-            .build_https())
+        let factory: PoolFactory = if self.verify == Verify::Disabled {
+            crate::insecure::pool_factory(pool_size)
+                .map_err(|e| Error::InvalidConfig(format!("TLS configuration: {e}")))?
+        } else {
+            let mut tls_context = TlsContext::builder();
+            if let Some(path) = self.ca_bundle() {
+                let pem = std::fs::read(&path)
+                    .map_err(|e| Error::InvalidConfig(format!("cannot read the CA bundle {path:?}: {e}")))?;
+                tls_context = tls_context
+                    .with_trust_store(TrustStore::empty().with_native_roots(false).with_pem_certificate(pem));
+            }
+            let tls_context =
+                tls_context.build().map_err(|e| Error::InvalidConfig(format!("TLS configuration: {e}")))?;
+            Arc::new(move || {
+                aws_smithy_http_client::Builder::new()
+                    .pool_max_idle_per_host(pool_size)
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                    .tls_context(tls_context.clone())
+                    .build_https()
+            })
+        };
+        Ok(PerThreadHttpClient::new_shared(factory))
     }
 
     /// The region as boto3 would pick it without I/O beyond the environment: explicit, then AWS_REGION /

@@ -24,6 +24,8 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
+use crate::http_client::PoolFactory;
+
 /// Accepts any server certificate; still verifies that the server holds the certificate's key.
 #[derive(Debug)]
 struct AnyCertificate(Arc<CryptoProvider>);
@@ -75,17 +77,22 @@ pub struct UnverifiedHttpClient {
     connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
 }
 
-pub fn http_client(pool_max_idle_per_host: usize) -> Result<SharedHttpClient, rustls::Error> {
+/// Builds the TLS configuration once; each call of the returned factory makes a new pool with it.
+pub fn pool_factory(pool_max_idle_per_host: usize) -> Result<PoolFactory, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-        .with_no_client_auth();
-    Ok(SharedHttpClient::new(UnverifiedHttpClient {
-        tls: Arc::new(tls),
-        pool_max_idle_per_host,
-        connectors: Mutex::default(),
+    let tls = Arc::new(
+        ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth(),
+    );
+    Ok(Arc::new(move || {
+        SharedHttpClient::new(UnverifiedHttpClient {
+            tls: tls.clone(),
+            pool_max_idle_per_host,
+            connectors: Mutex::default(),
+        })
     }))
 }
 

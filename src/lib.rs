@@ -10,6 +10,7 @@ mod config;
 mod convert;
 mod errors;
 mod event_stream;
+mod http_client;
 mod insecure;
 mod lines;
 mod local;
@@ -19,6 +20,7 @@ mod request;
 mod response;
 mod retry;
 mod runtime;
+mod thread_runtime;
 
 /// Large payloads: glibc's allocator page-faults on every fresh 1 MiB buffer (PERF-NOTES.md).
 #[global_allocator]

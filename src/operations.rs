@@ -39,10 +39,17 @@ impl Core {
         if let Some(client) = self.cached() {
             return Ok(client);
         }
-        let client = self.config.build_sdk_client().await?;
+        let built = self.config.build_sdk_client().await?;
         let mut slot = self.sdk.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *slot = Some((std::process::id(), client.clone()));
-        Ok(client)
+        let pid = std::process::id();
+        // Threads that raced to build one all use the first: each SDK client has its own connection pools.
+        match slot.as_ref() {
+            Some((owner, first)) if *owner == pid => Ok(first.clone()),
+            _ => {
+                *slot = Some((pid, built.clone()));
+                Ok(built)
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
 /// How often a blocking call re-attaches to check for Ctrl-C.
-const SIGNAL_TICK: Duration = Duration::from_millis(50);
+pub const SIGNAL_TICK: Duration = Duration::from_millis(50);
 
 static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
 
@@ -91,7 +91,7 @@ where
 }
 
 /// A Rust panic becomes a RuntimeError: PyO3's PanicException is a BaseException that `except Exception` misses.
-fn panic_error(panic: Box<dyn std::any::Any + Send>) -> PyErr {
+pub fn panic_error(panic: Box<dyn std::any::Any + Send>) -> PyErr {
     let message = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sagemaker_runtime_rs as smr
+from conftest import wait_for
 from sagemaker_runtime_rs import exceptions
+from sagemaker_runtime_rs.local import Echo, LocalServer
 
 
 def test_load_with_injected_faults(server):
@@ -82,9 +84,12 @@ def test_soak_100k_calls_without_leaks(server):
             ok += client.invoke_endpoint(EndpointName="echo", Body=payload)["Body"].read() == payload
         return ok
 
+    # One set of threads throughout: each thread owns a runtime and a pool, which are measured by the
+    # thread-churn test below, not here.
+    pool = ThreadPoolExecutor(max_workers=8)
+
     def run(total: int) -> int:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return sum(pool.map(batch, [total // 8] * 8))
+        return sum(pool.map(batch, [total // 8] * 8))
 
     assert run(20_000) == 20_000  # warm-up: pools, caches, allocator arenas
     gc.collect()
@@ -101,3 +106,39 @@ def test_soak_100k_calls_without_leaks(server):
     assert len(os.listdir("/proc/self/fd")) <= fds_before + 2, "file descriptors leak"
     assert threading.active_count() == threads_before
     assert len(os.listdir("/proc/self/task")) <= native_threads_before + 2, "native threads leak"
+    pool.shutdown()
+
+
+def test_short_lived_threads_leave_nothing_behind():
+    """Each calling thread owns a runtime and a connection pool; they must go when the thread ends."""
+    with LocalServer({"echo": Echo()}) as churn_server:
+        client = churn_server.client()
+
+        def calls(count: int) -> int:
+            return sum(
+                client.invoke_endpoint(EndpointName="echo", Body=b"c")["Body"].read() == b"c"
+                for _ in range(count)
+            )
+
+        def round_of_threads() -> int:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                return sum(pool.map(calls, [20] * 8))
+
+        assert round_of_threads() == 160
+        fds_before, tasks_before = len(os.listdir("/proc/self/fd")), len(os.listdir("/proc/self/task"))
+        rss_samples = []
+        for _ in range(30):
+            assert round_of_threads() == 160
+            gc.collect()
+            rss_samples.append(rss_kib())
+        assert wait_for(lambda: churn_server.connections_open == 0), "threads' connections stayed open"
+        assert (
+            churn_server.connections_accepted <= 31 * 8
+        )  # at most one per thread (the executor may reuse one)
+        assert len(os.listdir("/proc/self/fd")) <= fds_before
+        assert len(os.listdir("/proc/self/task")) <= tasks_before
+        # Thread-local heaps make single readings noisy (a few MiB); a leak shows as a rising trend.
+        first, last = sorted(rss_samples[:10])[5], sorted(rss_samples[-10:])[5]
+        assert last - first <= 4 * 1024, (
+            f"resident memory rose from {first} KiB to {last} KiB over 240 threads"
+        )

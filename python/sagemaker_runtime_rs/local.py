@@ -338,6 +338,21 @@ class LocalServer:
         """How many requests for `name` ended with the client gone before the answer was complete."""
         return self._server.disconnects(name)
 
+    @property
+    def connections_accepted(self) -> int:
+        """How many TCP connections the server has accepted (shows whether clients reuse them)."""
+        return self._server.connections()[0]
+
+    @property
+    def connections_open(self) -> int:
+        """How many TCP connections are open now."""
+        return self._server.connections()[1]
+
+    def close_idle_connections(self) -> None:
+        """Closes every idle keep-alive connection, as a load balancer's idle timeout does; requests in
+        flight finish first. Clients must notice and reconnect without an error."""
+        self._server.close_idle_connections()
+
     def s3_path(self, uri: str) -> Path:
         """The file behind ``s3://bucket/key`` in this server's stand-in for S3."""
         if not uri.startswith("s3://") or "/" not in uri[5:]:

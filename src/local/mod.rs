@@ -39,6 +39,7 @@ pub struct PyLocalServer {
     credentials: Arc<RwLock<Option<Arc<sigv4::KeyMap>>>>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     registry: Registry,
+    connections: Arc<server::Connections>,
     running: Mutex<Option<Running>>,
 }
 
@@ -73,6 +74,7 @@ impl PyLocalServer {
             credentials: Arc::default(),
             tls,
             registry: Registry::default(),
+            connections: Arc::default(),
             running: Mutex::new(None),
         })
     }
@@ -113,6 +115,7 @@ impl PyLocalServer {
             faults: self.faults.clone(),
             credentials: self.credentials.clone(),
             tls: self.tls.clone(),
+            connections: self.connections.clone(),
         };
         runtime.spawn(server::serve(listener, state, receiver));
         *running = Some(Running { runtime, shutdown, port: address.port() });
@@ -226,6 +229,17 @@ impl PyLocalServer {
             .get(name)
             .map(|e| e.disconnects.load(Ordering::Relaxed))
             .ok_or_else(|| PyKeyError::new_err(name.to_owned()))
+    }
+
+    /// (TCP connections accepted so far, connections open now).
+    fn connections(&self) -> (u64, u64) {
+        (self.connections.accepted.load(Ordering::Relaxed), self.connections.open.load(Ordering::Relaxed))
+    }
+
+    /// Closes every idle keep-alive connection, as a load balancer's idle timeout does; requests in flight
+    /// finish first.
+    fn close_idle_connections(&self) {
+        self.connections.close_idle.send_modify(|generation| *generation += 1);
     }
 
     /// How many requests reached the model of `name`.

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -35,6 +36,18 @@ pub struct ServerState {
     pub credentials: Arc<RwLock<Option<Arc<KeyMap>>>>,
     /// HTTPS when set.
     pub tls: Option<TlsAcceptor>,
+    pub connections: Arc<Connections>,
+}
+
+/// What a load balancer in front of an endpoint does to connections, for tests of the client's pool.
+#[derive(Default)]
+pub struct Connections {
+    /// TCP connections accepted so far.
+    pub accepted: AtomicU64,
+    /// TCP connections open now.
+    pub open: AtomicU64,
+    /// Bumped to close every idle keep-alive connection (requests in flight finish first).
+    pub close_idle: watch::Sender<u64>,
 }
 
 /// Serves until `shutdown` flips to true; open connections are dropped with the runtime.
@@ -44,9 +57,12 @@ pub async fn serve(listener: TcpListener, state: ServerState, mut shutdown: watc
             accepted = listener.accept() => {
                 let Ok((stream, _peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
+                state.connections.accepted.fetch_add(1, Ordering::Relaxed);
                 let state = state.clone();
                 tokio::spawn(async move {
+                    let _open = OpenConnection::new(state.connections.clone());
                     let tls = state.tls.clone();
+                    let close_idle = state.connections.close_idle.subscribe();
                     let service = service_fn(move |request| handle(state.clone(), request));
                     let mut http = http1::Builder::new();
                     http.keep_alive(true);
@@ -56,10 +72,12 @@ pub async fn serve(listener: TcpListener, state: ServerState, mut shutdown: watc
                             else {
                                 return;
                             };
-                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            let connection = http.serve_connection(TokioIo::new(stream), service);
+                            serve_until_closed(connection, close_idle).await;
                         }
                         None => {
-                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            let connection = http.serve_connection(TokioIo::new(stream), service);
+                            serve_until_closed(connection, close_idle).await;
                         }
                     }
                 });
@@ -67,6 +85,37 @@ pub async fn serve(listener: TcpListener, state: ServerState, mut shutdown: watc
             _ = shutdown.changed() => break,
         }
     }
+}
+
+/// Counts a connection as open for as long as its task lives.
+struct OpenConnection(Arc<Connections>);
+
+impl OpenConnection {
+    fn new(connections: Arc<Connections>) -> Self {
+        connections.open.fetch_add(1, Ordering::Relaxed);
+        Self(connections)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves one connection; when told to close idle connections, shuts it down gracefully (at once if idle).
+async fn serve_until_closed<I, S>(connection: http1::Connection<I, S>, mut close_idle: watch::Receiver<u64>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S: hyper::service::HttpService<Incoming, ResBody = Body>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = close_idle.changed() => connection.as_mut().graceful_shutdown(),
+    }
+    let _ = connection.await;
 }
 
 pub async fn bind(host: &str, port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {

@@ -1,0 +1,102 @@
+"""Connection reuse: the sync client keeps a pool per calling thread, the async face one shared pool."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+import sagemaker_runtime_rs as smr
+from conftest import wait_for
+from sagemaker_runtime_rs.local import Echo, LocalServer
+
+
+@pytest.fixture
+def pool_server():
+    with LocalServer({"echo": Echo()}) as running:
+        yield running
+
+
+def test_sequential_calls_reuse_one_connection(pool_server):
+    client = pool_server.client()
+    for i in range(200):
+        assert client.invoke_endpoint(EndpointName="echo", Body=str(i))["Body"].read() == str(i).encode()
+    assert pool_server.connections_accepted == 1
+
+
+def test_each_thread_keeps_its_own_connection(pool_server):
+    client = pool_server.client()
+    failures: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            for i in range(50):
+                body = f"{name}-{i}".encode()
+                assert client.invoke_endpoint(EndpointName="echo", Body=body)["Body"].read() == body
+        except BaseException as error:  # reported to the main thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(str(n),)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert pool_server.connections_accepted == 4
+
+
+def test_connection_closed_by_the_server_while_idle_is_replaced_without_error(pool_server):
+    client = pool_server.client()
+    client.invoke_endpoint(EndpointName="echo", Body=b"first")
+    pool_server.close_idle_connections()
+    assert wait_for(lambda: pool_server.connections_open == 0)
+    for _ in range(3):
+        response = client.invoke_endpoint(EndpointName="echo", Body=b"again")
+        assert response["Body"].read() == b"again"
+        assert response["ResponseMetadata"]["RetryAttempts"] == 0
+    assert pool_server.connections_accepted == 2
+    assert pool_server.invocations("echo") == 4  # no call ran the model twice
+
+
+def test_async_client_reconnects_after_idle_close(pool_server):
+    async def main() -> list[bytes]:
+        async with smr.AsyncClient(**pool_server.client_kwargs()) as client:
+            await client.invoke_endpoint(EndpointName="echo", Body=b"first")
+            pool_server.close_idle_connections()
+            await asyncio.sleep(0.2)
+            response = await client.invoke_endpoint(EndpointName="echo", Body=b"again")
+            return [await response["Body"].read()]
+
+    assert asyncio.run(main()) == [b"again"]
+    assert pool_server.invocations("echo") == 2
+
+
+def test_close_releases_this_threads_connection(pool_server):
+    client = pool_server.client()
+    client.invoke_endpoint(EndpointName="echo", Body=b"x")
+    assert pool_server.connections_open == 1
+    client.close()
+    assert wait_for(lambda: pool_server.connections_open == 0)
+    assert client.invoke_endpoint(EndpointName="echo", Body=b"y")["Body"].read() == b"y"
+
+
+def test_a_finished_thread_releases_its_connection(pool_server):
+    client = pool_server.client()
+    thread = threading.Thread(target=client.invoke_endpoint, kwargs={"EndpointName": "echo", "Body": b"x"})
+    thread.start()
+    thread.join()
+    assert pool_server.connections_accepted == 1
+    assert wait_for(lambda: pool_server.connections_open == 0)
+
+
+def test_stream_read_on_another_thread_than_the_call(pool_server):
+    """Streams run on the shared runtime, so any thread may read them."""
+    client = pool_server.client()
+    response = client.invoke_endpoint_with_response_stream(EndpointName="echo", Body=b"abc")
+    parts: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: parts.extend(e["PayloadPart"]["Bytes"] for e in response["Body"])
+    )
+    reader.start()
+    reader.join(10)
+    assert b"".join(parts) == b"abc"
