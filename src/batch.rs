@@ -24,8 +24,8 @@ pub struct BatchOptions {
 pub struct Progress(Py<PyAny>);
 
 impl Progress {
-    fn advance(&self, count: usize) -> PyResult<()> {
-        Python::attach(|py| self.0.bind(py).call_method1("update", (count,)).map(drop))
+    fn advance(&self, py: Python<'_>, count: usize) -> PyResult<()> {
+        self.0.bind(py).call_method1("update", (count,)).map(drop)
     }
 }
 
@@ -99,29 +99,47 @@ impl Source {
     }
 }
 
-pub enum Outcome {
-    Done(InvokeEndpointResponse),
-    Failed(Error),
-    Invalid(PyErr),
-}
-
-/// The batch's results in input order; on the first failure without `return_exceptions`, that failure
-/// (in-flight calls are aborted when the task set is dropped).
-pub struct Results {
-    outcomes: Vec<Outcome>,
-    asynchronous: bool,
-}
+/// The batch's results in input order, already Python objects (each converted while later calls were in
+/// flight); a failed call's exception object in its place with `return_exceptions`.
+pub struct Results(Vec<Py<PyAny>>);
 
 pub enum Abort {
     Call(Error),
     Python(PyErr),
 }
 
+/// Turns the calls that just finished into Python objects, with one GIL acquisition for all of them.
+fn convert(
+    finished: Vec<(usize, Result<InvokeEndpointResponse, Error>)>,
+    outcomes: &mut [Option<Py<PyAny>>],
+    options: &BatchOptions,
+) -> Result<(), Abort> {
+    Python::attach(|py| {
+        let count = finished.len();
+        for (index, result) in finished {
+            let object = match result {
+                Ok(response) => {
+                    Face { value: response, asynchronous: options.asynchronous }.to_python(py).map_err(Abort::Python)?
+                }
+                Err(error) if options.return_exceptions => {
+                    error.into_pyerr(py).into_value(py).into_bound(py).into_any()
+                }
+                Err(error) => return Err(Abort::Call(error)),
+            };
+            outcomes[index] = Some(object.unbind());
+        }
+        if let Some(progress) = &options.progress {
+            progress.advance(py, count).map_err(Abort::Python)?;
+        }
+        Ok(())
+    })
+}
+
 pub async fn run(core: Arc<Core>, mut source: Source, options: BatchOptions) -> Result<Results, Abort> {
     let limit = options.max_concurrency.max(1);
     // Refill in chunks: each refill takes the GIL once, so it waits until a quarter of the slots are free.
     let refill_at = (limit / 4).max(1);
-    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+    let mut outcomes: Vec<Option<Py<PyAny>>> = Vec::new();
     let mut in_flight = JoinSet::new();
     loop {
         let room = limit.saturating_sub(in_flight.len());
@@ -135,7 +153,9 @@ pub async fn run(core: Arc<Core>, mut source: Source, options: BatchOptions) -> 
                         let core = core.clone();
                         in_flight.spawn(async move { (index, operations::invoke_endpoint(core, request).await) });
                     }
-                    Err(invalid) if options.return_exceptions => outcomes[index] = Some(Outcome::Invalid(invalid)),
+                    Err(invalid) if options.return_exceptions => {
+                        outcomes[index] = Some(Python::attach(|py| invalid.into_value(py).into_any()))
+                    }
                     Err(invalid) => return Err(Abort::Python(invalid)),
                 }
             }
@@ -147,40 +167,20 @@ pub async fn run(core: Arc<Core>, mut source: Source, options: BatchOptions) -> 
             continue;
         };
         // Take every call that finished meanwhile before sleeping again: one wake-up, many completions.
-        let mut finished = 0;
+        let mut finished = Vec::new();
         let mut joined = Some(first);
         while let Some(done) = joined {
-            let (index, result) =
-                done.map_err(|e| Abort::Call(Error::HttpClient(format!("batch task failed: {e}"))))?;
-            outcomes[index] = Some(match result {
-                Ok(response) => Outcome::Done(response),
-                Err(error) if options.return_exceptions => Outcome::Failed(error),
-                Err(error) => return Err(Abort::Call(error)),
-            });
-            finished += 1;
+            finished.push(done.map_err(|e| Abort::Call(Error::HttpClient(format!("batch task failed: {e}"))))?);
             joined = in_flight.try_join_next();
         }
-        if let Some(progress) = &options.progress {
-            progress.advance(finished).map_err(Abort::Python)?;
-        }
+        convert(finished, &mut outcomes, &options)?;
     }
-    let outcomes = outcomes.into_iter().flatten().collect();
-    Ok(Results { outcomes, asynchronous: options.asynchronous })
+    Ok(Results(outcomes.into_iter().flatten().collect()))
 }
 
 impl ToPython for Results {
     fn to_python(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-        let list = PyList::empty(py);
-        for outcome in self.outcomes {
-            match outcome {
-                Outcome::Done(response) => {
-                    list.append(Face { value: response, asynchronous: self.asynchronous }.to_python(py)?)?
-                }
-                Outcome::Failed(error) => list.append(error.into_pyerr(py).into_value(py))?,
-                Outcome::Invalid(error) => list.append(error.into_value(py))?,
-            }
-        }
-        Ok(list.into_any())
+        Ok(PyList::new(py, self.0)?.into_any())
     }
 }
 

@@ -38,6 +38,35 @@ pub fn get() -> std::io::Result<Arc<Runtime>> {
     Ok(runtime)
 }
 
+/// A task of the process runtime that is aborted when its handle is dropped (Ctrl-C in `block_on`).
+pub struct OwnedTask<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for OwnedTask<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for OwnedTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `future` as a task on a worker, where the wake-ups and spawns it causes stay on the runtime's threads
+/// instead of waking the thread that waits for it.
+pub fn spawn_owned<F>(future: F) -> PyResult<OwnedTask<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime =
+        get().map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the tokio runtime: {e}")))?;
+    Ok(OwnedTask(runtime.spawn(future)))
+}
+
 /// Runs `future` to completion with the GIL released, waking every tick to let Python handle signals.
 /// On a pending exception (KeyboardInterrupt) the future is dropped, which aborts its HTTP request.
 pub fn block_on<F, T>(py: Python<'_>, future: F) -> PyResult<T>

@@ -100,3 +100,30 @@ def test_stream_read_on_another_thread_than_the_call(pool_server):
     reader.start()
     reader.join(10)
     assert b"".join(parts) == b"abc"
+
+
+def test_concurrent_calls_keep_their_connections_by_default(pool_server):
+    """Unlike botocore's cap of 10 idle connections, every connection a burst needed is kept for the next."""
+    client = pool_server.client()
+    requests = [{"EndpointName": "echo", "Body": b"x"}] * 2000
+    assert len(client.invoke_endpoint_many(requests, max_concurrency=32)) == 2000
+    assert pool_server.connections_accepted <= 32
+
+
+def test_max_pool_connections_caps_idle_connections(pool_server):
+    client = pool_server.client(config=smr.Config(max_pool_connections=2))
+    requests = [{"EndpointName": "echo", "Body": b"x"}] * 2000
+    assert len(client.invoke_endpoint_many(requests, max_concurrency=32)) == 2000
+    assert pool_server.connections_accepted > 32  # the ones beyond the cap were closed after use
+
+
+def test_async_client_keeps_its_connections_at_concurrency(pool_server):
+    async def main() -> None:
+        async with smr.AsyncClient(**pool_server.client_kwargs()) as client:
+            for _ in range(20):
+                await asyncio.gather(
+                    *(client.invoke_endpoint(EndpointName="echo", Body=b"x") for _ in range(16))
+                )
+
+    asyncio.run(main())
+    assert pool_server.connections_accepted <= 16

@@ -9,7 +9,6 @@ if TYPE_CHECKING:
 
 DEFAULT_CONNECT_TIMEOUT = 60
 DEFAULT_READ_TIMEOUT = 70  # AWS advises more than the model's 60 s limit; botocore uses 60
-DEFAULT_MAX_POOL_CONNECTIONS = 10
 
 
 class Config:
@@ -44,9 +43,8 @@ class Config:
         self.connect_timeout = DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         self.read_timeout = DEFAULT_READ_TIMEOUT if read_timeout is None else read_timeout
         self.retries = retries
-        self.max_pool_connections = (
-            DEFAULT_MAX_POOL_CONNECTIONS if max_pool_connections is None else max_pool_connections
-        )
+        # None: idle connections are kept for every call that ran at once (botocore caps them at 10)
+        self.max_pool_connections = max_pool_connections
         self.user_agent_extra = user_agent_extra
         self.retry_sent_requests = bool(retry_sent_requests)
 
