@@ -219,6 +219,8 @@ impl Error {
                 let body = raw.body().bytes().unwrap_or_default();
                 if raw.status().as_u16() >= 300 {
                     Error::Service(Box::new(ServiceError::from_http(operation, body, metadata)))
+                } else if text.contains("error reading a body") {
+                    Error::ConnectionClosed { url } // the answer broke off, as when we read the body ourselves
                 } else {
                     Error::HttpClient(format!("invalid response from {url}: {text}"))
                 }

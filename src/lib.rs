@@ -16,6 +16,7 @@ mod lines;
 mod local;
 mod metadata;
 mod operations;
+mod payload;
 mod request;
 mod response;
 mod retry;

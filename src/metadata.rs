@@ -5,11 +5,13 @@ use std::future::Future;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeDeserializationInterceptorContextMut, BeforeDeserializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// The HTTP facts of the last attempt of one operation.
@@ -40,23 +42,44 @@ impl ResponseMetadata {
     }
 }
 
+/// One operation's capture slot: the metadata, and (when asked for) the body of a successful response.
+#[derive(Default)]
+struct Capture {
+    metadata: ResponseMetadata,
+    take_body: bool,
+    body: Option<SdkBody>,
+}
+
 tokio::task_local! {
-    static CAPTURED: RefCell<ResponseMetadata>;
+    static CAPTURED: RefCell<Capture>;
 }
 
 /// Runs one SDK operation with a capture slot; returns its output with the metadata of its last attempt.
 pub async fn capture<F: Future>(operation: F) -> (F::Output, ResponseMetadata) {
+    let (output, metadata, _) = capture_inner(operation, false).await;
+    (output, metadata)
+}
+
+/// As `capture`, and takes the body of a successful (2xx) response before the SDK reads it, so that the
+/// caller reads it straight into its final buffer: the SDK would copy it twice more (into one contiguous
+/// buffer, then into its `Blob`). The SDK then deserializes an empty body.
+pub async fn capture_with_body<F: Future>(operation: F) -> (F::Output, ResponseMetadata, Option<SdkBody>) {
+    capture_inner(operation, true).await
+}
+
+async fn capture_inner<F: Future>(operation: F, take_body: bool) -> (F::Output, ResponseMetadata, Option<SdkBody>) {
     CAPTURED
-        .scope(RefCell::new(ResponseMetadata::default()), async {
+        .scope(RefCell::new(Capture { take_body, ..Capture::default() }), async {
             let output = operation.await;
-            (output, CAPTURED.with(|slot| slot.take()))
+            let capture = CAPTURED.with(|slot| slot.take());
+            (output, capture.metadata, capture.body)
         })
         .await
 }
 
 fn with_slot(update: impl FnOnce(&mut ResponseMetadata)) {
     // Outside `capture` (no slot) there is nothing to record into.
-    let _ = CAPTURED.try_with(|slot| update(&mut slot.borrow_mut()));
+    let _ = CAPTURED.try_with(|slot| update(&mut slot.borrow_mut().metadata));
 }
 
 fn attempts(cfg: &ConfigBag) -> u32 {
@@ -109,6 +132,24 @@ impl Intercept for CaptureResponse {
             slot.status = status;
             slot.headers = headers;
             slot.attempts = attempts;
+        });
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !context.response().status().is_success() {
+            return Ok(()); // error bodies are parsed by the SDK and errors.rs
+        }
+        let _ = CAPTURED.try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if slot.take_body {
+                slot.body = Some(std::mem::replace(context.response_mut().body_mut(), SdkBody::empty()));
+            }
         });
         Ok(())
     }

@@ -8,7 +8,8 @@ use aws_sdk_sagemakerruntime::Client as SdkClient;
 use crate::config::ClientConfig;
 use crate::errors::Error;
 use crate::event_stream::EventSource;
-use crate::metadata::{capture, ResponseMetadata};
+use crate::metadata::{capture, capture_with_body, ResponseMetadata};
+use crate::payload::Payload;
 use crate::request::Params;
 
 /// A client's configuration and its SDK client, built on first use and rebuilt in a forked child.
@@ -102,7 +103,7 @@ impl Request {
 }
 
 pub struct InvokeEndpointResponse {
-    pub body: Vec<u8>,
+    pub body: Payload,
     pub content_type: Option<String>,
     pub invoked_production_variant: Option<String>,
     pub custom_attributes: Option<String>,
@@ -129,10 +130,20 @@ pub async fn invoke_endpoint(core: Arc<Core>, request: Request) -> Result<Invoke
         .set_session_id(request.session_id)
         .set_prefix_aware_id(request.prefix_aware_id)
         .send();
-    let (result, metadata) = capture(send).await;
+    // With retry_sent_requests the SDK must read the body itself: a body cut off is then retried.
+    let (result, metadata, taken) = if core.config.retry_sent_requests {
+        let (result, metadata) = capture(send).await;
+        (result, metadata, None)
+    } else {
+        capture_with_body(send).await
+    };
     let output = result.map_err(|e| Error::from_sdk("InvokeEndpoint", e, metadata.clone()))?;
+    let body = match taken {
+        Some(body) => Payload::read(body, core.config.read_timeout(), &metadata.url).await?,
+        None => Payload::from(output.body.map(Blob::into_inner).unwrap_or_default()),
+    };
     Ok(InvokeEndpointResponse {
-        body: output.body.map(Blob::into_inner).unwrap_or_default(),
+        body,
         content_type: output.content_type,
         invoked_production_variant: output.invoked_production_variant,
         custom_attributes: output.custom_attributes,

@@ -1,7 +1,7 @@
 //! SDK output -> the dict boto3 returns, `ResponseMetadata` included. Absent optional fields are absent keys.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyDict;
 
 use pyo3::sync::PyOnceLock;
 
@@ -81,7 +81,7 @@ impl ToPython for Face<InvokeEndpointResponse> {
         )?;
         set_optional(&dict, "NewSessionId", response.new_session_id)?;
         set_optional(&dict, "ClosedSessionId", response.closed_session_id)?;
-        let payload = PyBytes::new(py, &response.body).unbind();
+        let payload = response.body.to_py_bytes(py)?.unbind();
         let body = Bound::new(py, PyStreamingBody::new(payload))?;
         if self.asynchronous {
             dict.set_item("Body", async_body(py, body)?)?;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -81,6 +82,36 @@ def test_truncated_answer_is_a_connection_closed_error(client, faulty):
     faulty.inject_faults(truncate=1.0)
     with pytest.raises(exceptions.ConnectionClosedError):
         client.invoke_endpoint(EndpointName="echo", Body=b"0123456789")
+
+
+def test_truncated_answer_is_retried_only_with_the_opt_in(server, faulty):
+    """With retry_sent_requests the SDK reads the body itself and retries a cut-off answer."""
+    faulty.inject_faults(truncate=1.0)
+    config = smr.Config(retry_sent_requests=True, retries={"total_max_attempts": 2})
+    client = smr.Client(config=config, **server.client_kwargs())
+    before = faulty.invocations("echo")
+    with pytest.raises(exceptions.ConnectionClosedError):
+        client.invoke_endpoint(EndpointName="echo", Body=b"0123456789")
+    assert faulty.invocations("echo") - before == 2
+
+
+def test_body_that_stalls_after_the_headers_times_out(server, faulty):
+    """The read timeout bounds every wait for more of the body, as botocore's socket timeout does."""
+    faulty.inject_faults(stall=1.0, stall_seconds=30)
+    client = smr.Client(config=smr.Config(read_timeout=0.5), **server.client_kwargs())
+    started = time.monotonic()
+    with pytest.raises(exceptions.ReadTimeoutError) as raised:
+        client.invoke_endpoint(EndpointName="echo", Body=b"0123456789")
+    assert time.monotonic() - started < 10
+    assert "Read timeout on endpoint URL" in str(raised.value)
+    assert faulty.fault_counts()["stall"] == 1
+
+
+def test_body_arriving_in_many_pieces_is_joined_exactly(server):
+    """A large answer arrives in many reads; the chunks are joined once into the returned bytes."""
+    payload = bytes(range(256)) * 12_289  # 3,145,984 bytes: many socket reads, not a round size
+    response = server.client().invoke_endpoint(EndpointName="echo", Body=payload)
+    assert response["Body"].read() == payload
 
 
 def test_environment_sets_attempts(server, faulty, monkeypatch):

@@ -307,10 +307,13 @@ class LocalServer:
         truncate: float = 0.0,
         seed: int = 1,
         track_inference_ids: bool = False,
+        stall: float = 0.0,
+        stall_seconds: float = 0.0,
     ) -> None:
         """Makes InvokeEndpoint misbehave at the given rates (0 to 1), drawn from a seeded generator:
         503 ServiceUnavailable or 429 ModelNotReadyException instead of running the model; extra latency; the
-        connection dropped after the model ran (`reset`); an answer cut off halfway (`truncate`). With
+        connection dropped after the model ran (`reset`); an answer cut off halfway (`truncate`), or stopped halfway
+        for `stall_seconds` before the connection breaks (`stall`). With
         `track_inference_ids`, requests are counted per InferenceId (see `requests_by_inference_id`)."""
         self._server.set_faults(
             service_unavailable,
@@ -321,6 +324,8 @@ class LocalServer:
             truncate,
             seed,
             track_inference_ids,
+            stall,
+            stall_seconds,
         )
 
     def clear_faults(self) -> None:

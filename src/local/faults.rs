@@ -1,4 +1,4 @@
-//! Fault injection for tests: service errors, latency, connection resets and truncated bodies at given rates,
+//! Fault injection for tests: service errors, latency, connection resets, truncated and stalled bodies at given rates,
 //! drawn from a seeded generator so a failing run can be replayed.
 
 use std::collections::HashMap;
@@ -19,6 +19,9 @@ pub struct FaultRates {
     pub reset: f64,
     /// The answer announces its full length and stops halfway.
     pub truncate: f64,
+    /// The answer stops halfway for `stall_duration`, then the connection breaks.
+    pub stall: f64,
+    pub stall_duration: Duration,
 }
 
 /// What to do with one request.
@@ -29,6 +32,7 @@ pub struct Plan {
     pub delay: Option<Duration>,
     pub reset: bool,
     pub truncate: bool,
+    pub stall: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -38,6 +42,7 @@ pub struct Counters {
     pub latency: AtomicU64,
     pub reset: AtomicU64,
     pub truncate: AtomicU64,
+    pub stall: AtomicU64,
 }
 
 pub struct Faults {
@@ -100,6 +105,9 @@ impl Faults {
         } else if back < rates.reset + rates.truncate {
             plan.truncate = true;
             self.counters.truncate.fetch_add(1, Ordering::Relaxed);
+        } else if back < rates.reset + rates.truncate + rates.stall {
+            plan.stall = Some(rates.stall_duration);
+            self.counters.stall.fetch_add(1, Ordering::Relaxed);
         }
         plan
     }

@@ -170,7 +170,7 @@ impl PyLocalServer {
     /// Injects faults into InvokeEndpoint at the given rates (0 to 1); replaces earlier settings.
     #[pyo3(signature = (
         service_unavailable=0.0, model_not_ready=0.0, latency=0.0, latency_seconds=0.0, reset=0.0, truncate=0.0,
-        seed=1, track_inference_ids=false
+        seed=1, track_inference_ids=false, stall=0.0, stall_seconds=0.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn set_faults(
@@ -183,10 +183,15 @@ impl PyLocalServer {
         truncate: f64,
         seed: u64,
         track_inference_ids: bool,
+        stall: f64,
+        stall_seconds: f64,
     ) -> PyResult<()> {
-        let rates = [service_unavailable, model_not_ready, latency, reset, truncate];
-        if rates.iter().any(|r| !(0.0..=1.0).contains(r)) || !(latency_seconds.is_finite() && latency_seconds >= 0.0) {
-            return Err(PyValueError::new_err("fault rates must be between 0 and 1, latency_seconds non-negative"));
+        let rates = [service_unavailable, model_not_ready, latency, reset, truncate, stall];
+        let seconds = [latency_seconds, stall_seconds];
+        if rates.iter().any(|r| !(0.0..=1.0).contains(r)) || seconds.iter().any(|s| !(s.is_finite() && *s >= 0.0)) {
+            return Err(PyValueError::new_err(
+                "fault rates must be between 0 and 1, latency_seconds and stall_seconds non-negative",
+            ));
         }
         let rates = faults::FaultRates {
             service_unavailable,
@@ -195,6 +200,8 @@ impl PyLocalServer {
             latency_duration: Duration::from_secs_f64(latency_seconds),
             reset,
             truncate,
+            stall,
+            stall_duration: Duration::from_secs_f64(stall_seconds),
         };
         *self.faults.write().unwrap_or_else(|p| p.into_inner()) =
             Some(Arc::new(faults::Faults::new(rates, seed, track_inference_ids)));
@@ -216,6 +223,7 @@ impl PyLocalServer {
             counts.insert("latency", c.latency.load(Ordering::Relaxed));
             counts.insert("reset", c.reset.load(Ordering::Relaxed));
             counts.insert("truncate", c.truncate.load(Ordering::Relaxed));
+            counts.insert("stall", c.stall.load(Ordering::Relaxed));
             if let Some(tracked) = &faults.seen {
                 seen = tracked.lock().unwrap_or_else(|p| p.into_inner()).clone();
             }

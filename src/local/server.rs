@@ -191,13 +191,17 @@ fn service_error(status: StatusCode, code: &str, message: &str) -> Reply {
     )
 }
 
-/// Announces the full length, sends half, then breaks the connection.
-fn truncated(reply: Reply) -> Reply {
+/// Announces the full length, sends half, waits `stall` (holding the connection open), then breaks it.
+fn truncated(reply: Reply, stall: Duration) -> Reply {
     let (sender, chunks) = tokio::sync::mpsc::channel(2);
     let half = reply.body.slice(..reply.body.len() / 2);
     let length = reply.body.len().to_string();
     let _ = sender.try_send(Ok(half));
-    let _ = sender.try_send(Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "injected truncation")));
+    tokio::spawn(async move {
+        tokio::time::sleep(stall).await;
+        let cut = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "injected truncation");
+        let _ = sender.send(Err(cut)).await;
+    });
     let mut cut = Reply::streamed(reply.status, chunks);
     cut.headers = reply.headers;
     cut.header_owned("content-length", &length)
@@ -228,7 +232,9 @@ async fn invoke_with_faults(faults: &Faults, endpoint: Arc<models::Endpoint>, in
     if plan.reset {
         Outcome::Reset
     } else if plan.truncate {
-        Outcome::Reply(truncated(reply))
+        Outcome::Reply(truncated(reply, Duration::ZERO))
+    } else if let Some(stall) = plan.stall {
+        Outcome::Reply(truncated(reply, stall))
     } else {
         Outcome::Reply(reply)
     }
