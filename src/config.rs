@@ -332,6 +332,7 @@ impl ClientConfig {
         loader = loader.timeout_config(
             TimeoutConfig::builder().connect_timeout(self.connect_timeout()).read_timeout(self.read_timeout()).build(),
         );
+        loader = loader.stalled_stream_protection(aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled());
         let shared = loader.load().await;
         if shared.region().is_none() {
             return Err(Error::NoRegion);

@@ -14,38 +14,63 @@ use tokio::runtime::Runtime;
 
 use crate::runtime::{panic_error, SIGNAL_TICK};
 
-/// Drop order matters: pools first (their idle connections are tasks of the runtime), then the runtime.
+/// A thread's runtime and the pools whose connections are its tasks.
 struct ThreadState {
     pools: Vec<(Weak<PoolOwner>, SharedHttpClient)>,
-    runtime: Rc<Runtime>,
+    runtime: Option<Rc<Runtime>>,
     pid: u32,
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        let pools = std::mem::take(&mut self.pools);
+        let runtime = self.runtime.take();
+        if self.pid != std::process::id() {
+            // Inherited through fork(): the sockets and the epoll instance are shared with the parent, which
+            // still uses them; closing or deregistering them here would break the parent's connections.
+            std::mem::forget(pools);
+            std::mem::forget(runtime);
+            return;
+        }
+        drop(pools);
+        // Without waiting for a blocking-pool thread (a DNS lookup can take seconds); tasks and sockets go now.
+        if let Some(runtime) = runtime.and_then(|runtime| Rc::try_unwrap(runtime).ok()) {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Identifies one client's per-thread pools; pools whose owner is gone are dropped on the next lookup.
 #[derive(Debug, Default)]
 pub struct PoolOwner;
 
+/// Calls a thread makes on the shared runtime before it gets its own: a thread that makes one call (a
+/// thread per request) then reuses the shared pool's connections instead of opening one of its own.
+const CALLS_BEFORE_OWN_RUNTIME: u32 = 2;
+
 thread_local! {
     static STATE: RefCell<Option<ThreadState>> = const { RefCell::new(None) };
     /// True while this thread drives its own runtime: connectors then hand out this thread's pools.
     static DRIVING: Cell<bool> = const { Cell::new(false) };
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// This thread's state if it belongs to this process (a forked child's inherited one is forgotten).
+fn current(state: &mut Option<ThreadState>) -> Option<&mut ThreadState> {
+    if state.as_ref().is_some_and(|current| current.pid != std::process::id()) {
+        drop(state.take()); // forgets, see Drop
+    }
+    state.as_mut()
 }
 
 fn runtime() -> std::io::Result<Rc<Runtime>> {
     STATE.with(|cell| {
         let mut state = cell.borrow_mut();
-        let pid = std::process::id();
-        if let Some(current) = state.as_ref() {
-            if current.pid == pid {
-                return Ok(current.runtime.clone());
-            }
-        }
-        if let Some(inherited) = state.take() {
-            // Through fork(): the parent's sockets and blocking threads are not ours to close or join.
-            std::mem::forget(inherited);
+        if let Some(runtime) = current(&mut state).and_then(|current| current.runtime.clone()) {
+            return Ok(runtime);
         }
         let runtime = Rc::new(tokio::runtime::Builder::new_current_thread().enable_all().build()?);
-        *state = Some(ThreadState { pools: Vec::new(), runtime: runtime.clone(), pid });
+        *state = Some(ThreadState { pools: Vec::new(), runtime: Some(runtime.clone()), pid: std::process::id() });
         Ok(runtime)
     })
 }
@@ -64,11 +89,9 @@ pub fn pool(owner: &Arc<PoolOwner>, build: impl FnOnce() -> SharedHttpClient) ->
     }
     STATE.with(|cell| {
         let mut state = cell.borrow_mut();
-        let state = state.as_mut()?;
+        let state = current(&mut state)?;
         state.pools.retain(|(owner, _)| owner.strong_count() > 0);
-        if let Some((_, client)) =
-            state.pools.iter().find(|(known, _)| std::ptr::eq(known.as_ptr(), Arc::as_ptr(owner)))
-        {
+        if let Some((_, client)) = state.pools.iter().find(|(known, _)| std::ptr::eq(known.as_ptr(), Arc::as_ptr(owner))) {
             return Some(client.clone());
         }
         let client = build();
@@ -82,10 +105,14 @@ pub fn pool(owner: &Arc<PoolOwner>, build: impl FnOnce() -> SharedHttpClient) ->
 pub fn prune() {
     let runtime = STATE.with(|cell| {
         let mut state = cell.borrow_mut();
-        let state = state.as_mut()?;
+        let state = current(&mut state)?;
         let before = state.pools.len();
         state.pools.retain(|(owner, _)| owner.strong_count() > 0);
-        (state.pools.len() < before).then(|| state.runtime.clone())
+        if state.pools.len() < before {
+            state.runtime.clone()
+        } else {
+            None
+        }
     });
     if let Some(runtime) = runtime {
         runtime.block_on(settle());
@@ -122,12 +149,17 @@ where
     F: Future + Send,
     F::Output: Send,
 {
+    let calls = CALLS.get();
+    if calls < CALLS_BEFORE_OWN_RUNTIME {
+        CALLS.set(calls + 1);
+        return crate::runtime::block_on(py, future);
+    }
     let runtime = runtime()
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the tokio runtime: {e}")))?;
     let outcome = drive(py, &runtime, future);
     if outcome.is_err() {
         drop(runtime);
-        discard();
+        py.detach(discard);
     }
     outcome
 }

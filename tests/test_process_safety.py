@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import json
 import multiprocessing
 import os
 import pickle
@@ -134,6 +135,41 @@ def test_forked_child_with_os_fork(client):
     with os.fdopen(read_end, "rb") as reader:
         assert reader.read() == b"ok"
     assert status == 0
+
+
+FORK_THEN_EXIT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import sagemaker_runtime_rs as smr
+
+    client = smr.Client(config=smr.Config(read_timeout=5), **json.loads(sys.argv[1]))
+    for _ in range(5):  # past the shared pool: this thread now has its own runtime and connection
+        client.invoke_endpoint(EndpointName="echo", Body=b"warm")
+    pid = os.fork()
+    if pid == 0:
+        if sys.argv[2] == "close":
+            client.close()
+        sys.exit(0)  # a normal exit: thread-local state is torn down in the child
+    os.waitpid(pid, 0)
+    started = time.monotonic()
+    body = client.invoke_endpoint(EndpointName="echo", Body=b"after")["Body"].read()
+    print(body.decode(), round(time.monotonic() - started, 2))
+    """
+)
+
+
+@pytest.mark.parametrize("child", ["exit", "close"])
+def test_a_forked_child_leaves_the_parents_connections_alone(server, child):
+    """The child shares the parent's sockets and epoll instance: tearing down what it inherited would break
+    the parent's next call on that thread (found in review: a 5 s read timeout, or ConnectionClosedError)."""
+    kwargs = json.dumps(server.client_kwargs())
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_THEN_EXIT, kwargs, child], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    body, seconds = done.stdout.split()
+    assert body == "after"
+    assert float(seconds) < 2
 
 
 def call_unpickled(pickled: bytes) -> bytes:
