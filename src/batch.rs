@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::convert::ToPython;
 use crate::errors::Error;
 use crate::operations::{self, Core, InvokeEndpointResponse, Request};
-use crate::request;
 use crate::response::Face;
+use crate::{request, runtime};
 
 pub struct BatchOptions {
     pub max_concurrency: usize,
@@ -135,23 +136,67 @@ fn convert(
     })
 }
 
+/// A call that panicked: its index is lost, so the batch stops.
+const PANICKED: usize = usize::MAX;
+
+type CallReport = (usize, Result<InvokeEndpointResponse, Error>);
+
+/// Runs the calls handed over on `requests` as tasks of the process runtime and reports each as it ends;
+/// on a worker, the many spawns and completions stay off the thread that drives the batch.
+async fn execute(
+    core: Arc<Core>,
+    mut requests: mpsc::UnboundedReceiver<(usize, Request)>,
+    finished: mpsc::UnboundedSender<CallReport>,
+) {
+    let mut in_flight = JoinSet::new();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            received = requests.recv(), if open => match received {
+                Some((index, request)) => {
+                    let core = core.clone();
+                    in_flight.spawn(async move { (index, operations::invoke_endpoint(core, request).await) });
+                }
+                None => open = false,
+            },
+            Some(joined) = in_flight.join_next() => {
+                let report = joined.unwrap_or_else(|e| {
+                    (PANICKED, Err(Error::HttpClient(format!("batch task failed: {e}"))))
+                });
+                if finished.send(report).is_err() {
+                    return; // the batch was dropped (Ctrl-C, or a failure without return_exceptions)
+                }
+            }
+            else => return,
+        }
+    }
+}
+
+/// The batch: requests are pulled (from the caller's iterable, on the caller's thread: a generator may
+/// hold thread-bound objects such as a sqlite cursor) and results converted here; the calls themselves run
+/// in `execute`.
 pub async fn run(core: Arc<Core>, mut source: Source, options: BatchOptions) -> Result<Results, Abort> {
     let limit = options.max_concurrency.max(1);
     // Refill in chunks: each refill takes the GIL once, so it waits until a quarter of the slots are free.
     let refill_at = (limit / 4).max(1);
+    let (requests, requests_out) = mpsc::unbounded_channel();
+    let (finished_in, mut finished) = mpsc::unbounded_channel();
+    let _calls = runtime::spawn_owned(execute(core, requests_out, finished_in)).map_err(Abort::Python)?;
     let mut outcomes: Vec<Option<Py<PyAny>>> = Vec::new();
-    let mut in_flight = JoinSet::new();
+    let mut in_flight = 0;
     loop {
-        let room = limit.saturating_sub(in_flight.len());
-        if !source.exhausted && (room >= refill_at || in_flight.is_empty()) {
+        let room = limit.saturating_sub(in_flight);
+        if !source.exhausted && (room >= refill_at || in_flight == 0) {
             let pulled = Python::attach(|py| source.pull(py, room)).map_err(Abort::Python)?;
             for item in pulled {
                 let index = outcomes.len();
                 outcomes.push(None);
                 match item {
                     Ok(request) => {
-                        let core = core.clone();
-                        in_flight.spawn(async move { (index, operations::invoke_endpoint(core, request).await) });
+                        requests
+                            .send((index, request))
+                            .map_err(|_| Abort::Call(Error::HttpClient("batch runner stopped".to_owned())))?;
+                        in_flight += 1;
                     }
                     Err(invalid) if options.return_exceptions => {
                         outcomes[index] = Some(Python::attach(|py| invalid.into_value(py).into_any()))
@@ -160,20 +205,25 @@ pub async fn run(core: Arc<Core>, mut source: Source, options: BatchOptions) -> 
                 }
             }
         }
-        let Some(first) = in_flight.join_next().await else {
+        if in_flight == 0 {
             if source.exhausted {
                 break;
             }
             continue;
+        }
+        let Some(first) = finished.recv().await else {
+            return Err(Abort::Call(Error::HttpClient("batch runner stopped".to_owned())));
         };
         // Take every call that finished meanwhile before sleeping again: one wake-up, many completions.
-        let mut finished = Vec::new();
-        let mut joined = Some(first);
-        while let Some(done) = joined {
-            finished.push(done.map_err(|e| Abort::Call(Error::HttpClient(format!("batch task failed: {e}"))))?);
-            joined = in_flight.try_join_next();
+        let mut done = vec![first];
+        while let Ok(more) = finished.try_recv() {
+            done.push(more);
         }
-        convert(finished, &mut outcomes, &options)?;
+        in_flight -= done.len();
+        if let Some((_, Err(error))) = done.iter_mut().find(|(index, _)| *index == PANICKED) {
+            return Err(Abort::Call(std::mem::replace(error, Error::HttpClient(String::new()))));
+        }
+        convert(done, &mut outcomes, &options)?;
     }
     Ok(Results(outcomes.into_iter().flatten().collect()))
 }

@@ -257,10 +257,7 @@ impl PyClient {
         progress: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (source, options) = batch::prepare(requests, max_concurrency, return_exceptions, progress, false)?;
-        let task = runtime::spawn_owned(batch::run(self.state.core.clone(), source, options))?;
-        let finished = runtime::block_on(py, task)?
-            .map_err(|e| batch::Abort::Call(crate::errors::Error::HttpClient(format!("batch task failed: {e}"))))
-            .and_then(|finished| finished);
+        let finished = runtime::block_on(py, batch::run(self.state.core.clone(), source, options))?;
         batch::Finished(finished).to_python(py)
     }
 

@@ -332,7 +332,10 @@ impl ClientConfig {
         loader = loader.timeout_config(
             TimeoutConfig::builder().connect_timeout(self.connect_timeout()).read_timeout(self.read_timeout()).build(),
         );
-        loader = loader.stalled_stream_protection(aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled());
+        loader =
+            loader.stalled_stream_protection(
+                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+            );
         let shared = loader.load().await;
         if shared.region().is_none() {
             return Err(Error::NoRegion);

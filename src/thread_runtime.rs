@@ -91,7 +91,9 @@ pub fn pool(owner: &Arc<PoolOwner>, build: impl FnOnce() -> SharedHttpClient) ->
         let mut state = cell.borrow_mut();
         let state = current(&mut state)?;
         state.pools.retain(|(owner, _)| owner.strong_count() > 0);
-        if let Some((_, client)) = state.pools.iter().find(|(known, _)| std::ptr::eq(known.as_ptr(), Arc::as_ptr(owner))) {
+        if let Some((_, client)) =
+            state.pools.iter().find(|(known, _)| std::ptr::eq(known.as_ptr(), Arc::as_ptr(owner)))
+        {
             return Some(client.clone());
         }
         let client = build();

@@ -54,6 +54,19 @@ def test_generator_input_is_consumed_lazily(client):
     assert pulled < 200, f"the batch pulled {pulled} requests from an endless generator"
 
 
+def test_generator_runs_on_the_calling_thread(client, tmp_path):
+    """Requests may come from thread-bound objects, such as a sqlite cursor (usable only where it was made)."""
+    import sqlite3
+
+    database = sqlite3.connect(tmp_path / "requests.db")
+    database.execute("create table inputs (payload blob)")
+    database.executemany("insert into inputs values (?)", [(f"row {i}".encode(),) for i in range(300)])
+    cursor = database.execute("select payload from inputs order by rowid")
+    requests = ({"EndpointName": "echo", "Body": payload} for (payload,) in cursor)
+    results = client.invoke_endpoint_many(requests, max_concurrency=16)
+    assert [r["Body"].read() for r in results] == [f"row {i}".encode() for i in range(300)]
+
+
 def test_per_item_errors_returned_or_raised(client, server):
     requests = [
         {"EndpointName": "echo", "Body": b"ok"},
