@@ -8,6 +8,7 @@ use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::region::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{AppName, BehaviorVersion, Region};
 use aws_credential_types::Credentials;
@@ -336,6 +337,13 @@ impl ClientConfig {
             loader.stalled_stream_protection(
                 aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
             );
+        // Bodies are read by us with the read timeout bounding each wait (payload.rs, event_stream.rs), as
+        // botocore's socket timeout does; the SDK's own throughput check would also cut off a token stream
+        // that pauses for 20 s, and costs about 6% of a small call. With retry_sent_requests the SDK reads
+        // InvokeEndpoint's body itself (to retry a broken one), so its check stays on.
+        if !self.retry_sent_requests {
+            loader = loader.stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+        }
         let shared = loader.load().await;
         if shared.region().is_none() {
             return Err(Error::NoRegion);

@@ -46,10 +46,11 @@ impl Drop for EventSource {
 }
 
 impl EventSource {
-    /// Starts draining `receiver`; must run inside the runtime (operations do).
-    pub fn new(receiver: Receiver, url: String) -> Self {
+    /// Starts draining `receiver`; must run inside the runtime (operations do). `read_timeout` bounds each
+    /// wait for the next event, as botocore's socket timeout does.
+    pub fn new(receiver: Receiver, url: String, read_timeout: std::time::Duration) -> Self {
         let (sender, parts) = tokio::sync::mpsc::channel(READ_AHEAD);
-        let reader = tokio::spawn(read_events(receiver, url, sender)).abort_handle();
+        let reader = tokio::spawn(read_events(receiver, url, read_timeout, sender)).abort_handle();
         Self { parts: Mutex::new(Some(parts)), reader }
     }
 
@@ -81,9 +82,18 @@ impl EventSource {
 
 /// Decodes events into `sender` until the stream ends, fails, or nobody listens. Unknown event types are
 /// skipped, so a service that adds one does not break readers.
-async fn read_events(mut receiver: Receiver, url: String, sender: tokio::sync::mpsc::Sender<Part>) {
+async fn read_events(
+    mut receiver: Receiver,
+    url: String,
+    read_timeout: std::time::Duration,
+    sender: tokio::sync::mpsc::Sender<Part>,
+) {
     loop {
-        let part = match receiver.recv().await {
+        let Ok(received) = tokio::time::timeout(read_timeout, receiver.recv()).await else {
+            let _ = sender.send(Err(Error::ReadTimeout { url })).await;
+            return;
+        };
+        let part = match received {
             Ok(Some(ResponseStream::PayloadPart(part))) => Ok(part.bytes.map(|b| b.into_inner()).unwrap_or_default()),
             Ok(Some(_unknown)) => continue,
             Ok(None) => return,

@@ -183,7 +183,7 @@ pub async fn invoke_endpoint_with_response_stream(
     let (result, metadata) = capture(send).await;
     let output = result.map_err(|e| Error::from_sdk("InvokeEndpointWithResponseStream", e, metadata.clone()))?;
     Ok(InvokeStreamResponse {
-        events: EventSource::new(output.body, metadata.url.clone()),
+        events: EventSource::new(output.body, metadata.url.clone(), core.config.read_timeout()),
         content_type: output.content_type,
         invoked_production_variant: output.invoked_production_variant,
         custom_attributes: output.custom_attributes,

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import sagemaker_runtime_rs as smr
 from conftest import wait_for
 from sagemaker_runtime_rs import exceptions
 from sagemaker_runtime_rs.local import (
@@ -160,6 +161,20 @@ def test_first_event_arrives_while_the_server_holds_back_the_rest(client):
     assert not RELEASE.is_set(), "the first event must arrive before the model produces the second"
     RELEASE.set()
     assert payloads(events) == [b"second"]
+
+
+def test_a_stream_silent_for_longer_than_the_read_timeout_times_out(server):
+    """Each wait for the next event is bounded by the read timeout (botocore's socket timeout), not by a
+    throughput rule: a pause shorter than it is fine, a longer one raises ReadTimeoutError."""
+    RELEASE.clear()
+    client = server.client(config=smr.Config(read_timeout=0.5))
+    events = iter(stream(client, "held")["Body"])
+    assert next(events) == {"PayloadPart": {"Bytes": b"first"}}
+    with pytest.raises(exceptions.ReadTimeoutError):
+        next(events)
+    RELEASE.set()
+    events = iter(stream(client, "parts", b"a\x00b\x00c")["Body"])
+    assert [e["PayloadPart"]["Bytes"] for e in events] == [b"a", b"b", b"c"]
 
 
 @pytest.mark.parametrize(
