@@ -110,11 +110,7 @@ pub enum Abort {
 }
 
 /// Turns the calls that just finished into Python objects, with one GIL acquisition for all of them.
-fn convert(
-    finished: Vec<(usize, Result<InvokeEndpointResponse, Error>)>,
-    outcomes: &mut [Option<Py<PyAny>>],
-    options: &BatchOptions,
-) -> Result<(), Abort> {
+fn convert(finished: Vec<CallReport>, outcomes: &mut [Option<Py<PyAny>>], options: &BatchOptions) -> Result<(), Abort> {
     Python::attach(|py| {
         let count = finished.len();
         for (index, result) in finished {
@@ -136,17 +132,15 @@ fn convert(
     })
 }
 
-/// A call that panicked: its index is lost, so the batch stops.
-const PANICKED: usize = usize::MAX;
-
 type CallReport = (usize, Result<InvokeEndpointResponse, Error>);
 
-/// Runs the calls handed over on `requests` as tasks of the process runtime and reports each as it ends;
-/// on a worker, the many spawns and completions stay off the thread that drives the batch.
+/// Runs the calls handed over on `requests` as tasks of the process runtime and reports each as it ends
+/// (a call that panicked as an error: its index is lost, so the batch stops); on a worker, the many spawns
+/// and completions stay off the thread that drives the batch.
 async fn execute(
     core: Arc<Core>,
     mut requests: mpsc::UnboundedReceiver<(usize, Request)>,
-    finished: mpsc::UnboundedSender<CallReport>,
+    finished: mpsc::UnboundedSender<Result<CallReport, Error>>,
 ) {
     let mut in_flight = JoinSet::new();
     let mut open = true;
@@ -160,9 +154,7 @@ async fn execute(
                 None => open = false,
             },
             Some(joined) = in_flight.join_next() => {
-                let report = joined.unwrap_or_else(|e| {
-                    (PANICKED, Err(Error::HttpClient(format!("batch task failed: {e}"))))
-                });
+                let report = joined.map_err(|e| Error::HttpClient(format!("batch task failed: {e}")));
                 if finished.send(report).is_err() {
                     return; // the batch was dropped (Ctrl-C, or a failure without return_exceptions)
                 }
@@ -215,14 +207,11 @@ pub async fn run(core: Arc<Core>, mut source: Source, options: BatchOptions) -> 
             return Err(Abort::Call(Error::HttpClient("batch runner stopped".to_owned())));
         };
         // Take every call that finished meanwhile before sleeping again: one wake-up, many completions.
-        let mut done = vec![first];
+        let mut done = vec![first.map_err(Abort::Call)?];
         while let Ok(more) = finished.try_recv() {
-            done.push(more);
+            done.push(more.map_err(Abort::Call)?);
         }
         in_flight -= done.len();
-        if let Some((_, Err(error))) = done.iter_mut().find(|(index, _)| *index == PANICKED) {
-            return Err(Abort::Call(std::mem::replace(error, Error::HttpClient(String::new()))));
-        }
         convert(done, &mut outcomes, &options)?;
     }
     Ok(Results(outcomes.into_iter().flatten().collect()))

@@ -161,7 +161,14 @@ where
     T: Send,
     Face<T>: crate::convert::ToPython,
 {
-    let outcome = thread_runtime::block_on(py, future)?;
+    sync_face(py, thread_runtime::block_on(py, future)?)
+}
+
+/// A sync call's outcome as the response dict or the exception.
+fn sync_face<T>(py: Python<'_>, outcome: Result<T, crate::errors::Error>) -> PyResult<Bound<'_, PyAny>>
+where
+    Face<T>: crate::convert::ToPython,
+{
     Converted(outcome.map(|value| Face { value, asynchronous: false })).into_bound(py)
 }
 
@@ -226,7 +233,7 @@ impl PyClient {
         // On the process runtime: the stream is read after this returns, possibly from another thread.
         let outcome =
             runtime::block_on(py, operations::invoke_endpoint_with_response_stream(self.state.core.clone(), request))?;
-        Converted(outcome.map(|value| Face { value, asynchronous: false })).into_bound(py)
+        sync_face(py, outcome)
     }
 
     /// InvokeEndpointAsync (the S3-based asynchronous inference API): returns InferenceId, OutputLocation,

@@ -89,7 +89,8 @@ pub fn pool(owner: &Arc<PoolOwner>, build: impl FnOnce() -> SharedHttpClient) ->
     }
     STATE.with(|cell| {
         let mut state = cell.borrow_mut();
-        let state = current(&mut state)?;
+        // Driving implies `runtime()` has just checked the pid for this call.
+        let state = state.as_mut()?;
         state.pools.retain(|(owner, _)| owner.strong_count() > 0);
         if let Some((_, client)) =
             state.pools.iter().find(|(known, _)| std::ptr::eq(known.as_ptr(), Arc::as_ptr(owner)))
