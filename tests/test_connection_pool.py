@@ -37,14 +37,17 @@ def in_new_thread(work):
 
 def test_sequential_calls_reuse_one_connection(pool_server):
     client = pool_server.client()
+    accepted: list[int] = []
 
     def calls() -> None:
-        for i in range(200):
+        for i in range(203):
+            if i == 3:  # the first two calls use the shared pool, then the thread's own connection
+                accepted.append(pool_server.connections_accepted)
             assert client.invoke_endpoint(EndpointName="echo", Body=str(i))["Body"].read() == str(i).encode()
 
     in_new_thread(calls)
-    # The thread's first two calls use the shared pool, then the thread's own connection.
-    assert pool_server.connections_accepted == 2
+    assert pool_server.connections_accepted == accepted[0]  # 200 calls, no new connection
+    assert accepted[0] <= 3  # the shared pool may open a second one while the first is being returned
 
 
 def test_a_thread_per_call_reuses_the_shared_pool(pool_server):
