@@ -86,6 +86,7 @@ pub fn _bench_sdk(
         ..crate::config::ClientConfig::default()
     };
     let core = crate::operations::Core::new(config);
+    let body = Bytes::from(body);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let run = async move {
         let started = Instant::now();

@@ -333,17 +333,11 @@ impl ClientConfig {
         loader = loader.timeout_config(
             TimeoutConfig::builder().connect_timeout(self.connect_timeout()).read_timeout(self.read_timeout()).build(),
         );
-        loader =
-            loader.stalled_stream_protection(
-                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
-            );
         // Bodies are read by us with the read timeout bounding each wait (payload.rs, event_stream.rs), as
         // botocore's socket timeout does; the SDK's own throughput check would also cut off a token stream
-        // that pauses for 20 s, and costs about 6% of a small call. With retry_sent_requests the SDK reads
-        // InvokeEndpoint's body itself (to retry a broken one), so its check stays on.
-        if !self.retry_sent_requests {
-            loader = loader.stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-        }
+        // that pauses for 20 s, and costs about 6% of a small call. Off in every mode, also with
+        // retry_sent_requests (where the SDK reads InvokeEndpoint's body itself): streams would be cut otherwise.
+        loader = loader.stalled_stream_protection(StalledStreamProtectionConfig::disabled());
         let shared = loader.load().await;
         if shared.region().is_none() {
             return Err(Error::NoRegion);

@@ -6,13 +6,14 @@ use std::future::Future;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeDeserializationInterceptorContextMut, BeforeDeserializationInterceptorContextRef,
-    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
+use bytes::Bytes;
 
 /// The HTTP facts of the last attempt of one operation.
 #[derive(Clone, Debug, Default)]
@@ -42,10 +43,12 @@ impl ResponseMetadata {
     }
 }
 
-/// One operation's capture slot: the metadata, and (when asked for) the body of a successful response.
+/// One operation's slot: the request body to send, the metadata, and (when asked for) the body of a
+/// successful response.
 #[derive(Default)]
 struct Capture {
     metadata: ResponseMetadata,
+    request_body: Option<Bytes>,
     take_body: bool,
     body: Option<SdkBody>,
 }
@@ -55,21 +58,30 @@ tokio::task_local! {
 }
 
 /// Runs one SDK operation with a capture slot; returns its output with the metadata of its last attempt.
-pub async fn capture<F: Future>(operation: F) -> (F::Output, ResponseMetadata) {
-    let (output, metadata, _) = capture_inner(operation, false).await;
+/// `request_body`, when given, replaces the operation's (empty placeholder) body before it is signed: the
+/// SDK's `Blob` takes only a `Vec`, which would cost a copy of every payload.
+pub async fn capture<F: Future>(operation: F, request_body: Option<Bytes>) -> (F::Output, ResponseMetadata) {
+    let (output, metadata, _) = capture_inner(operation, request_body, false).await;
     (output, metadata)
 }
 
 /// As `capture`, and takes the body of a successful (2xx) response before the SDK reads it, so that the
 /// caller reads it straight into its final buffer: the SDK would copy it twice more (into one contiguous
 /// buffer, then into its `Blob`). The SDK then deserializes an empty body.
-pub async fn capture_with_body<F: Future>(operation: F) -> (F::Output, ResponseMetadata, Option<SdkBody>) {
-    capture_inner(operation, true).await
+pub async fn capture_with_body<F: Future>(
+    operation: F,
+    request_body: Option<Bytes>,
+) -> (F::Output, ResponseMetadata, Option<SdkBody>) {
+    capture_inner(operation, request_body, true).await
 }
 
-async fn capture_inner<F: Future>(operation: F, take_body: bool) -> (F::Output, ResponseMetadata, Option<SdkBody>) {
+async fn capture_inner<F: Future>(
+    operation: F,
+    request_body: Option<Bytes>,
+    take_body: bool,
+) -> (F::Output, ResponseMetadata, Option<SdkBody>) {
     CAPTURED
-        .scope(RefCell::new(Capture { take_body, ..Capture::default() }), async {
+        .scope(RefCell::new(Capture { request_body, take_body, ..Capture::default() }), async {
             let output = operation.await;
             let capture = CAPTURED.with(|slot| slot.take());
             (output, capture.metadata, capture.body)
@@ -96,6 +108,22 @@ pub struct CaptureResponse;
 impl Intercept for CaptureResponse {
     fn name(&self) -> &'static str {
         "CaptureResponse"
+    }
+
+    /// Runs once, before the request is saved for retries and before each attempt signs it.
+    fn modify_before_retry_loop(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let body = CAPTURED.try_with(|slot| slot.borrow_mut().request_body.take()).ok().flatten();
+        if let Some(body) = body {
+            let request = context.request_mut();
+            request.headers_mut().insert("content-length", body.len().to_string());
+            *request.body_mut() = SdkBody::from(body);
+        }
+        Ok(())
     }
 
     fn read_before_transmit(

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_sagemakerruntime::primitives::Blob;
 use aws_sdk_sagemakerruntime::Client as SdkClient;
+use bytes::Bytes;
 
 use crate::config::ClientConfig;
 use crate::errors::Error;
@@ -59,7 +60,8 @@ impl Core {
 #[derive(Default)]
 pub struct Request {
     pub endpoint_name: String,
-    pub body: Option<Vec<u8>>,
+    /// Sent through `capture`; the SDK's input carries an empty placeholder (see `placeholder`).
+    pub body: Option<Bytes>,
     pub content_type: Option<String>,
     pub accept: Option<String>,
     pub custom_attributes: Option<String>,
@@ -103,6 +105,11 @@ impl Request {
     }
 }
 
+/// The SDK input's body: `capture` swaps the real payload in before signing, without copying it.
+fn placeholder() -> Blob {
+    Blob::new(Vec::new())
+}
+
 pub struct InvokeEndpointResponse {
     pub body: Payload,
     pub content_type: Option<String>,
@@ -118,7 +125,7 @@ pub async fn invoke_endpoint(core: Arc<Core>, request: Request) -> Result<Invoke
     let send = sdk
         .invoke_endpoint()
         .endpoint_name(request.endpoint_name)
-        .body(Blob::new(request.body.unwrap_or_default()))
+        .body(placeholder())
         .set_content_type(request.content_type)
         .set_accept(request.accept)
         .set_custom_attributes(request.custom_attributes)
@@ -135,10 +142,10 @@ pub async fn invoke_endpoint(core: Arc<Core>, request: Request) -> Result<Invoke
     let send = Box::pin(send);
     // With retry_sent_requests the SDK must read the body itself: a body cut off is then retried.
     let (result, metadata, taken) = if core.config.retry_sent_requests {
-        let (result, metadata) = capture(send).await;
+        let (result, metadata) = capture(send, request.body).await;
         (result, metadata, None)
     } else {
-        capture_with_body(send).await
+        capture_with_body(send, request.body).await
     };
     let output = result.map_err(|e| Error::from_sdk("InvokeEndpoint", e, metadata.clone()))?;
     let body = match taken {
@@ -172,7 +179,7 @@ pub async fn invoke_endpoint_with_response_stream(
     let send = sdk
         .invoke_endpoint_with_response_stream()
         .endpoint_name(request.endpoint_name)
-        .body(Blob::new(request.body.unwrap_or_default()))
+        .body(placeholder())
         .set_content_type(request.content_type)
         .set_accept(request.accept)
         .set_custom_attributes(request.custom_attributes)
@@ -185,7 +192,7 @@ pub async fn invoke_endpoint_with_response_stream(
         .send();
     // The SDK's future is about 24 KiB: boxed, it is not copied again each time ours is moved or spawned.
     let send = Box::pin(send);
-    let (result, metadata) = capture(send).await;
+    let (result, metadata) = capture(send, request.body).await;
     let output = result.map_err(|e| Error::from_sdk("InvokeEndpointWithResponseStream", e, metadata.clone()))?;
     Ok(InvokeStreamResponse {
         events: EventSource::new(output.body, metadata.url.clone(), core.config.read_timeout()),
@@ -208,7 +215,7 @@ pub async fn invoke_endpoint_async(core: Arc<Core>, request: Request) -> Result<
     let send = sdk
         .invoke_endpoint_async()
         .endpoint_name(request.endpoint_name)
-        .set_body(request.body.map(Blob::new))
+        .set_body(request.body.as_ref().map(|_| placeholder()))
         .set_content_type(request.content_type)
         .set_accept(request.accept)
         .set_custom_attributes(request.custom_attributes)
@@ -221,7 +228,7 @@ pub async fn invoke_endpoint_async(core: Arc<Core>, request: Request) -> Result<
         .send();
     // The SDK's future is about 24 KiB: boxed, it is not copied again each time ours is moved or spawned.
     let send = Box::pin(send);
-    let (result, metadata) = capture(send).await;
+    let (result, metadata) = capture(send, request.body).await;
     let output = result.map_err(|e| Error::from_sdk("InvokeEndpointAsync", e, metadata.clone()))?;
     Ok(InvokeAsyncResponse {
         inference_id: output.inference_id,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use http_body_util::BodyExt;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -46,17 +47,59 @@ impl Payload {
         }
     }
 
+    /// The payload as one `bytes` object: the one copy of the response. Large payloads are copied with the
+    /// GIL released, into a buffer nobody else can see yet.
     pub fn to_py_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         if let [single] = self.0.as_slice() {
-            return Ok(PyBytes::new(py, single));
+            if single.len() < COPY_DETACHED_FROM {
+                return Ok(PyBytes::new(py, single));
+            }
         }
-        PyBytes::new_with(py, self.len(), |buffer| {
+        let len = self.len();
+        let size = ffi::Py_ssize_t::try_from(len)
+            .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("response body too large"))?;
+        // PyBytes::new_with would zero the buffer first; every byte is written below.
+        // SAFETY: a NULL source asks CPython for an uninitialized buffer of `size` bytes; the result is checked.
+        let bytes =
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(std::ptr::null(), size))? };
+        // SAFETY: `bytes` is a new bytes object of `len` bytes that only this function holds.
+        let buffer = unsafe { ffi::PyBytes_AsString(bytes.as_ptr()) };
+        if buffer.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let target = Target(buffer.cast::<u8>());
+        let fill = move || {
             let mut offset = 0;
             for chunk in &self.0 {
-                buffer[offset..offset + chunk.len()].copy_from_slice(chunk);
+                // SAFETY: the chunks sum to `len`, the size of the buffer behind `target`, so every write lands
+                // inside it; the object is kept alive by `bytes` and not yet shared.
+                unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), target.at(offset), chunk.len()) };
                 offset += chunk.len();
             }
-            Ok(())
-        })
+        };
+        if len < COPY_DETACHED_FROM {
+            fill();
+        } else {
+            py.detach(fill);
+        }
+        Ok(bytes.cast_into::<PyBytes>()?)
+    }
+}
+
+/// From this size on the copy into `bytes` runs with the GIL released, so other threads run meanwhile.
+const COPY_DETACHED_FROM: usize = 256 * 1024;
+
+/// The buffer of a bytes object under construction, written from a detached thread.
+struct Target(*mut u8);
+
+// SAFETY: the buffer belongs to an object no other thread can reach until it is returned.
+unsafe impl Send for Target {}
+
+impl Target {
+    /// # Safety
+    /// `offset` must lie inside the buffer.
+    unsafe fn at(&self, offset: usize) -> *mut u8 {
+        // SAFETY: as the caller promises.
+        unsafe { self.0.add(offset) }
     }
 }

@@ -1,5 +1,6 @@
 //! boto3 keyword arguments -> request data, validated before anything is sent, with botocore's messages.
 
+use bytes::Bytes;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
@@ -109,7 +110,7 @@ pub const INVOKE_ENDPOINT_ASYNC: Shape = Shape {
 };
 
 pub enum Value {
-    Blob(Vec<u8>),
+    Blob(Bytes),
     Str(String),
     Int(i32),
 }
@@ -141,7 +142,7 @@ impl Params {
         }
     }
 
-    pub fn take_blob(&mut self, name: &str) -> Option<Vec<u8>> {
+    pub fn take_blob(&mut self, name: &str) -> Option<Bytes> {
         let index = self.index(name);
         match self.values.get_mut(index).and_then(Option::take) {
             Some(Value::Blob(b)) => Some(b),
@@ -162,34 +163,51 @@ fn invalid_type(name: &str, value: &Bound<'_, PyAny>, valid: &str) -> PyResult<S
     ))
 }
 
-/// Copies a bytes object's content. Large payloads are copied with the GIL released: `bytes` is immutable and
-/// `value` keeps it alive, so its buffer cannot change or move meanwhile.
-fn copy_bytes(py: Python<'_>, value: &Bound<'_, PyBytes>) -> Vec<u8> {
-    let data = value.as_bytes();
-    if data.len() < 256 * 1024 {
-        return data.to_vec();
+/// Payloads from this size on are sent from the caller's `bytes` object itself instead of a copy.
+const BORROW_FROM: usize = 16 * 1024;
+
+/// A `bytes` object's buffer, held alive by a reference to it. `bytes` is immutable and its buffer never
+/// moves, so it can be read (hashed for SigV4, written to the socket) with the GIL released. Dropped without
+/// the GIL, the reference is released by PyO3 at the next attach.
+struct BorrowedBytes {
+    _owner: Py<PyBytes>,
+    data: *const u8,
+    len: usize,
+}
+
+// SAFETY: `data` points into the immutable buffer of `_owner`, which this value keeps alive; nothing writes it.
+unsafe impl Send for BorrowedBytes {}
+// SAFETY: as for Send; shared access is read-only.
+unsafe impl Sync for BorrowedBytes {}
+
+impl AsRef<[u8]> for BorrowedBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: see the Send impl; `len` is the object's size, read with the GIL held.
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
     }
-    struct Borrowed<'a>(&'a [u8]);
-    // SAFETY (Send): the slice points into an immutable bytes object held alive by `value` for this scope.
-    unsafe impl Send for Borrowed<'_> {}
-    let borrowed = Borrowed(data);
-    py.detach(move || {
-        let Borrowed(slice) = borrowed;
-        slice.to_vec()
-    })
+}
+
+/// A bytes object's content: copied when small (cheaper than holding a reference), borrowed when large.
+fn bytes_payload(value: &Bound<'_, PyBytes>) -> Bytes {
+    let data = value.as_bytes();
+    if data.len() < BORROW_FROM {
+        return Bytes::copy_from_slice(data);
+    }
+    Bytes::from_owner(BorrowedBytes { data: data.as_ptr(), len: data.len(), _owner: value.clone().unbind() })
 }
 
 /// bytes, bytearray, str (UTF-8), any buffer (memoryview, array, numpy), or a file-like object with read().
-/// `Ok(None)` means the type is not accepted.
-fn extract_blob(py: Python<'_>, value: &Bound<'_, PyAny>, allow_file: bool) -> PyResult<Option<Vec<u8>>> {
+/// `Ok(None)` means the type is not accepted. Mutable buffers are copied: the caller may change them while
+/// the request is sent.
+fn extract_blob(py: Python<'_>, value: &Bound<'_, PyAny>, allow_file: bool) -> PyResult<Option<Bytes>> {
     if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(Some(copy_bytes(py, bytes)));
+        return Ok(Some(bytes_payload(bytes)));
     }
     if let Ok(array) = value.cast::<PyByteArray>() {
-        return Ok(Some(array.to_vec()));
+        return Ok(Some(Bytes::from(array.to_vec())));
     }
     if let Ok(text) = value.cast::<PyString>() {
-        return Ok(Some(text.to_cow()?.as_bytes().to_vec()));
+        return Ok(Some(Bytes::copy_from_slice(text.to_cow()?.as_bytes())));
     }
     if allow_file && value.hasattr("read")? {
         let content = value.call_method0("read")?;
@@ -204,8 +222,9 @@ fn extract_blob(py: Python<'_>, value: &Bound<'_, PyAny>, allow_file: bool) -> P
     let builtins = py.import("builtins")?;
     match builtins.getattr("memoryview")?.call1((value,)) {
         Ok(view) => {
+            // bytes(view) is a fresh copy that nobody else holds: send from it.
             let flat = builtins.getattr("bytes")?.call1((view,))?;
-            Ok(Some(flat.cast::<PyBytes>()?.as_bytes().to_vec()))
+            Ok(Some(bytes_payload(flat.cast::<PyBytes>()?)))
         }
         Err(_) => Ok(None),
     }
