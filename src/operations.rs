@@ -26,7 +26,7 @@ impl Core {
 
     fn cached(&self) -> Option<SdkClient> {
         let slot = self.sdk.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        slot.as_ref().filter(|(pid, _)| *pid == std::process::id()).map(|(_, client)| client.clone())
+        slot.as_ref().filter(|(pid, _)| *pid == crate::runtime::pid()).map(|(_, client)| client.clone())
     }
 
     /// Drops the SDK client and with it the pooled connections; the next call builds a new one.
@@ -44,7 +44,7 @@ impl Core {
         // Boxed: loading the configuration is a large future, and every call's future would carry its size.
         let built = Box::pin(self.config.build_sdk_client()).await?;
         let mut slot = self.sdk.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let pid = std::process::id();
+        let pid = crate::runtime::pid();
         // Threads that raced to build one all use the first: each SDK client has its own connection pools.
         match slot.as_ref() {
             Some((owner, first)) if *owner == pid => Ok(first.clone()),

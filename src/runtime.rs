@@ -1,7 +1,8 @@
 //! The process-wide tokio runtime, rebuilt transparently in a forked child.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -11,6 +12,36 @@ use tokio::runtime::Runtime;
 pub const SIGNAL_TICK: Duration = Duration::from_millis(50);
 
 static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+
+/// This process's id, read once and forgotten in a forked child: every call checks it, and getpid() is a
+/// system call.
+static PID: AtomicU32 = AtomicU32::new(0);
+static FORGET_PID_AT_FORK: Once = Once::new();
+
+extern "C" fn forget_pid() {
+    PID.store(0, Ordering::Relaxed);
+}
+
+/// The id of the current process (cached; correct in a child made by fork()).
+pub fn pid() -> u32 {
+    let known = PID.load(Ordering::Relaxed);
+    if known != 0 {
+        return known;
+    }
+    FORGET_PID_AT_FORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic, which is async-signal-safe. If
+        // registration fails the cache is never filled and every call asks the kernel.
+        let registered = unsafe { libc::pthread_atfork(None, None, Some(forget_pid)) } == 0;
+        if !registered {
+            return;
+        }
+        PID.store(std::process::id(), Ordering::Relaxed);
+    });
+    match PID.load(Ordering::Relaxed) {
+        0 => std::process::id(),
+        cached => cached,
+    }
+}
 
 fn build() -> std::io::Result<Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -23,7 +54,7 @@ fn build() -> std::io::Result<Runtime> {
 /// The runtime of this process. After `fork()` the parent's worker threads do not exist in the child, so a
 /// runtime created by another pid is leaked (dropping it would join threads that are gone) and a new one built.
 pub fn get() -> std::io::Result<Arc<Runtime>> {
-    let pid = std::process::id();
+    let pid = pid();
     let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((owner, runtime)) = slot.as_ref() {
         if *owner == pid {

@@ -25,7 +25,7 @@ impl Drop for ThreadState {
     fn drop(&mut self) {
         let pools = std::mem::take(&mut self.pools);
         let runtime = self.runtime.take();
-        if self.pid != std::process::id() {
+        if self.pid != crate::runtime::pid() {
             // Inherited through fork(): the sockets and the epoll instance are shared with the parent, which
             // still uses them; closing or deregistering them here would break the parent's connections.
             std::mem::forget(pools);
@@ -57,7 +57,7 @@ thread_local! {
 
 /// This thread's state if it belongs to this process (a forked child's inherited one is forgotten).
 fn current(state: &mut Option<ThreadState>) -> Option<&mut ThreadState> {
-    if state.as_ref().is_some_and(|current| current.pid != std::process::id()) {
+    if state.as_ref().is_some_and(|current| current.pid != crate::runtime::pid()) {
         drop(state.take()); // forgets, see Drop
     }
     state.as_mut()
@@ -70,7 +70,7 @@ fn runtime() -> std::io::Result<Rc<Runtime>> {
             return Ok(runtime);
         }
         let runtime = Rc::new(tokio::runtime::Builder::new_current_thread().enable_all().build()?);
-        *state = Some(ThreadState { pools: Vec::new(), runtime: Some(runtime.clone()), pid: std::process::id() });
+        *state = Some(ThreadState { pools: Vec::new(), runtime: Some(runtime.clone()), pid: crate::runtime::pid() });
         Ok(runtime)
     })
 }
@@ -173,11 +173,10 @@ where
     F::Output: Send,
 {
     let mut call = std::pin::pin!(async {
-        // Before a pooled connection is picked: let its task notice a close by the server (urllib3 checks too).
+        // Before a pooled connection is picked: let its task notice a close by the server (urllib3 checks too),
+        // and let the last call's connection go back to the pool. Not after the call: the next one does it.
         settle().await;
-        let output = future.await;
-        settle().await;
-        output
+        future.await
     });
     loop {
         let polled = py.detach(|| {
