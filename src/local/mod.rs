@@ -6,6 +6,7 @@ mod events;
 mod faults;
 mod models;
 mod server;
+mod shards;
 mod sigv4;
 mod streaming;
 mod tls;
@@ -23,7 +24,9 @@ use tokio::sync::watch;
 use models::{Model, Registry};
 
 struct Running {
+    /// Accepts connections; `shards` serve them.
     runtime: tokio::runtime::Runtime,
+    shards: Arc<shards::Shards>,
     shutdown: watch::Sender<bool>,
     port: u16,
 }
@@ -98,7 +101,7 @@ impl PyLocalServer {
             return Ok(active.port);
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .thread_name("sagemaker-runtime-rs-local")
             .enable_all()
             .build()
@@ -107,6 +110,10 @@ impl PyLocalServer {
         let (listener, address) = py
             .detach(|| runtime.block_on(server::bind(&host, port)))
             .map_err(|e| PyRuntimeError::new_err(format!("cannot listen on {host}:{port}: {e}")))?;
+        let shards = Arc::new(
+            shards::Shards::start()
+                .map_err(|e| PyRuntimeError::new_err(format!("cannot start the local server's threads: {e}")))?,
+        );
         let (shutdown, receiver) = watch::channel(false);
         let state = server::ServerState {
             registry: self.registry.clone(),
@@ -117,8 +124,8 @@ impl PyLocalServer {
             tls: self.tls.clone(),
             connections: self.connections.clone(),
         };
-        runtime.spawn(server::serve(listener, state, receiver));
-        *running = Some(Running { runtime, shutdown, port: address.port() });
+        runtime.spawn(server::serve(listener, state, shards.clone(), receiver));
+        *running = Some(Running { runtime, shards, shutdown, port: address.port() });
         Ok(address.port())
     }
 
@@ -127,7 +134,10 @@ impl PyLocalServer {
         let taken = self.running().take();
         if let Some(active) = taken {
             let _ = active.shutdown.send(true);
-            py.detach(move || active.runtime.shutdown_timeout(Duration::from_secs(1)));
+            py.detach(move || {
+                active.runtime.shutdown_timeout(Duration::from_secs(1));
+                active.shards.stop(true);
+            });
         }
     }
 
@@ -264,6 +274,7 @@ impl Drop for PyLocalServer {
         if let Some(active) = self.running().take() {
             let _ = active.shutdown.send(true);
             active.runtime.shutdown_background();
+            active.shards.stop(false);
         }
     }
 }

@@ -18,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::faults::Faults;
 use super::models::{self, Invocation, Registry};
+use super::shards::Shards;
 use super::sigv4::{self, KeyMap};
 use super::wire::{self, Body, Reply};
 use super::{async_inference, auth, streaming};
@@ -50,16 +51,25 @@ pub struct Connections {
     pub close_idle: watch::Sender<u64>,
 }
 
-/// Serves until `shutdown` flips to true; open connections are dropped with the runtime.
-pub async fn serve(listener: TcpListener, state: ServerState, mut shutdown: watch::Receiver<bool>) {
+/// Accepts until `shutdown` flips to true; each connection is served on a shard, which drops it when stopped.
+pub async fn serve(
+    listener: TcpListener,
+    state: ServerState,
+    shards: Arc<Shards>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
+                // Leaves this runtime's reactor, to be registered with the shard's: its readiness events then
+                // wake the shard's thread directly.
+                let Ok(stream) = stream.into_std() else { continue };
                 state.connections.accepted.fetch_add(1, Ordering::Relaxed);
                 let state = state.clone();
-                tokio::spawn(async move {
+                shards.spawn(async move {
+                    let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { return };
                     let _open = OpenConnection::new(state.connections.clone());
                     let tls = state.tls.clone();
                     let close_idle = state.connections.close_idle.subscribe();
