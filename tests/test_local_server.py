@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -96,6 +97,26 @@ def test_port_zero_picks_a_free_port_and_stop_is_idempotent():
         second.stop()
     with pytest.raises(RuntimeError, match="not running"):
         _ = first.url
+
+
+def test_concurrent_connections_are_served_and_stop_closes_every_one():
+    # Connections are dealt out to one thread per core; each must be served, and stop() must close all.
+    server = LocalServer(require_auth=False).start()
+    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(6)]
+    try:
+        for round_trip in range(3):
+            for index, connection in enumerate(connections):
+                body = f"connection {index} round {round_trip}".encode()
+                connection.request("POST", "/endpoints/echo/invocations", body=body)
+                response = connection.getresponse()
+                assert (response.status, response.read()) == (200, body)
+        assert server.connections_accepted == 6 and server.connections_open == 6
+    finally:
+        server.stop()
+    for connection in connections:
+        assert connection.sock is not None
+        assert connection.sock.recv(1) == b"", "the server closed the connection"
+        connection.close()
 
 
 def test_serve_command_line(tmp_path):

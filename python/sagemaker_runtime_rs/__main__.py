@@ -55,10 +55,11 @@ def demo() -> int:
 def serve(args: argparse.Namespace) -> int:
     """Serves until Ctrl-C or SIGTERM."""
     endpoints: dict[str, Echo] = {name: Echo(delay=args.delay) for name in (args.endpoint or ["echo"])}
+    stop = threading.Event()
+    # Before the "serving" line: whoever reads it may send SIGTERM at once.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server = LocalServer(endpoints, host=args.host, port=args.port, require_auth=not args.no_auth).start()
     print(f"serving {', '.join(endpoints)} at {server.url}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(0.2):
             pass
