@@ -12,6 +12,9 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+/// A test or demo server needs a few cores at most; a test suite may run many servers at once.
+const MAX_SHARDS: usize = 4;
+
 pub struct Shards {
     handles: Vec<Handle>,
     next: AtomicUsize,
@@ -19,9 +22,9 @@ pub struct Shards {
 }
 
 impl Shards {
-    /// One shard per core the process may use.
+    /// One shard per core the process may use, up to `MAX_SHARDS`.
     pub fn start() -> std::io::Result<Self> {
-        let count = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+        let count = std::thread::available_parallelism().map(usize::from).unwrap_or(1).min(MAX_SHARDS);
         let mut handles = Vec::with_capacity(count);
         let mut threads = Vec::with_capacity(count);
         for index in 0..count {
