@@ -10,7 +10,7 @@ use aws_config::profile::region::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{AppName, BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -19,6 +19,7 @@ use crate::errors::Error;
 use crate::http_client::{PerThreadHttpClient, PoolFactory};
 use crate::metadata::CaptureResponse;
 use crate::retry::SageMakerRetryPolicy;
+use crate::user_agent::UserAgent;
 
 /// botocore's defaults, except the read timeout: AWS advises a socket timeout above the model's 60 s limit.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -233,7 +234,13 @@ impl ClientConfig {
             self.max_pool_connections = Some(size);
         }
         if let Some(value) = config_option(config, "user_agent_extra")? {
-            self.user_agent_extra = value.extract()?;
+            let extra: Option<String> = value.extract()?;
+            if let Some(bad) = extra.as_deref().and_then(|text| text.chars().find(|c| c.is_control() && *c != '\t')) {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "user_agent_extra cannot contain the control character {bad:?}: it is sent as an HTTP header"
+                )));
+            }
+            self.user_agent_extra = extra;
         }
         if let Some(value) = config_option(config, "retry_sent_requests")? {
             self.retry_sent_requests = value.is_truthy()?;
@@ -325,11 +332,6 @@ impl ClientConfig {
         if let Some(retry) = self.retry_config() {
             loader = loader.retry_config(retry);
         }
-        if let Some(extra) = &self.user_agent_extra {
-            let app_name =
-                AppName::new(extra.clone()).map_err(|e| Error::InvalidConfig(format!("user_agent_extra: {e}")))?;
-            loader = loader.app_name(app_name);
-        }
         loader = loader.timeout_config(
             TimeoutConfig::builder().connect_timeout(self.connect_timeout()).read_timeout(self.read_timeout()).build(),
         );
@@ -342,7 +344,9 @@ impl ClientConfig {
         if shared.region().is_none() {
             return Err(Error::NoRegion);
         }
+        let user_agent = crate::user_agent::header_value(self.user_agent_extra.as_deref())?;
         let mut service = aws_sdk_sagemakerruntime::config::Builder::from(&shared)
+            .interceptor(UserAgent(user_agent))
             .interceptor(CaptureResponse)
             .retry_classifier(SageMakerRetryPolicy { retry_sent_requests: self.retry_sent_requests });
         if !self.use_ssl && self.endpoint_url.is_none() && shared.endpoint_url().is_none() {

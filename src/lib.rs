@@ -22,6 +22,7 @@ mod response;
 mod retry;
 mod runtime;
 mod thread_runtime;
+mod user_agent;
 
 /// Large payloads: glibc's allocator page-faults on every fresh 1 MiB buffer (PERF-NOTES.md).
 #[global_allocator]
@@ -29,6 +30,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let version = m.py().version_info();
+    user_agent::set_python_version(format!("{}.{}.{}", version.major, version.minor, version.patch));
     m.add_class::<client::PyClient>()?;
     m.add_class::<async_client::PyAsyncClient>()?;
     m.add_class::<event_stream::PyEventStream>()?;

@@ -107,6 +107,7 @@ def test_half_given_keys_are_refused():
         (smr.Config(retries={"mode": "sometimes"}), "Invalid retry mode"),
         (smr.Config(retries={"attempts": 3}), "Invalid retry configuration key"),
         (smr.Config(max_pool_connections=0), "at least 1"),
+        (smr.Config(user_agent_extra="app\r\nX-Injected: 1"), "control character"),
     ],
 )
 def test_invalid_config_values_are_refused_at_construction(config, message):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import array
 import io
 import json
+import sys
 
 import pytest
+import sagemaker_runtime_rs as smr
 from sagemaker_runtime_rs.exceptions import ParamValidationError
 
 HEADER_OF = {
@@ -45,6 +47,23 @@ def test_request_is_sigv4_signed_for_sagemaker(client, recorder):
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=")
     assert "/us-east-1/sagemaker/aws4_request" in authorization
     assert "x-amz-date" in recorder.last
+
+
+def test_user_agent_names_this_library_once_per_request(client, recorder):
+    client.invoke_endpoint(EndpointName="headers", Body=b"{}")
+    agent = recorder.last["user-agent"]
+    python = ".".join(map(str, sys.version_info[:3]))
+    assert agent.startswith(f"sagemaker-runtime-rs/{smr.__version__} aws-sdk-rust/")
+    assert f" lang/python#{python} " in agent
+    assert "x-amz-user-agent" not in recorder.last  # botocore sends only User-Agent
+
+
+@pytest.mark.parametrize("config_class", ["ours", "botocore"])
+def test_user_agent_extra_is_appended(server, recorder, config_class):
+    make_config = smr.Config if config_class == "ours" else pytest.importorskip("botocore.config").Config
+    client = server.client(config=make_config(user_agent_extra="my-app/2.0 team#search"))
+    client.invoke_endpoint(EndpointName="headers", Body=b"{}")
+    assert recorder.last["user-agent"].endswith(" my-app/2.0 team#search")
 
 
 def test_response_fields(client):

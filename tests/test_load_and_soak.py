@@ -145,9 +145,10 @@ def test_short_lived_threads_leave_nothing_behind():
 
         assert wait_for(fds_settled), "file descriptors leak"
         assert wait_for(lambda: len(os.listdir("/proc/self/task")) <= tasks_before), "native threads leak"
-        # The allocator's per-thread heaps make readings swing by up to ~10 MiB as exited threads' pages are
-        # reclaimed; a per-thread leak of a runtime or pool (100s of KiB each, 240 threads) would exceed this.
-        first, last = sorted(rss_samples[:10])[5], sorted(rss_samples[-10:])[5]
+        # The allocator's per-thread heaps make readings swing by 20 MiB and more as exited threads' pages are
+        # reclaimed (seen: 78 to 127 MiB over 800 threads, with no trend), so the floors are compared: a
+        # per-thread leak of a runtime or pool (100s of KiB each, 240 threads) raises the floor past the bound.
+        first, last = min(rss_samples[:10]), min(rss_samples[-10:])
         assert last - first <= 16 * 1024, (
             f"resident memory rose from {first} KiB to {last} KiB over 240 threads"
         )
