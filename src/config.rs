@@ -235,7 +235,7 @@ impl ClientConfig {
         }
         if let Some(value) = config_option(config, "user_agent_extra")? {
             let extra: Option<String> = value.extract()?;
-            if let Some(bad) = extra.as_deref().and_then(|text| text.chars().find(|c| c.is_control() && *c != '\t')) {
+            if let Some(bad) = extra.as_deref().and_then(crate::request::header_problem) {
                 return Err(pyo3::exceptions::PyValueError::new_err(format!(
                     "user_agent_extra cannot contain the control character {bad:?}: it is sent as an HTTP header"
                 )));

@@ -230,7 +230,8 @@ fn extract_blob(py: Python<'_>, value: &Bound<'_, PyAny>, allow_file: bool) -> P
     }
 }
 
-fn header_problem(text: &str) -> Option<char> {
+/// The first character an HTTP header value cannot carry (control characters other than tab).
+pub fn header_problem(text: &str) -> Option<char> {
     text.chars().find(|c| (c.is_control() && *c != '\t') || *c == '\u{7f}')
 }
 
